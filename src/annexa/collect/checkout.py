@@ -1,0 +1,196 @@
+"""The checkout: listing files and reading them safely (bounded, symlinks never followed outside)."""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import BinaryIO
+
+from annexa.errors import CollectError, UnreadableFile
+from annexa.facts import ChangeSet, FileChange
+from annexa.paths import match_any
+
+TEXT_LIMIT = 4 * 1024 * 1024
+"""Text files larger than this are not read whole by text rules."""
+
+
+class Checkout:
+    """A working tree on disk. Paths are repository-relative POSIX strings."""
+
+    def __init__(self, root: Path) -> None:
+        if not root.is_dir():
+            raise CollectError(f"{root}: not a directory")
+        self.root = root.resolve()
+
+    @cached_property
+    def is_git(self) -> bool:
+        """True when the root is the top of a git work tree."""
+        try:
+            top = self._git("rev-parse", "--show-toplevel").strip()
+        except CollectError:
+            return False
+        return Path(top).resolve() == self.root
+
+    @cached_property
+    def _files(self) -> tuple[str, ...]:
+        if self.is_git:
+            out = self._git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
+            names = {name for name in out.split("\0") if name}
+            return tuple(sorted(n for n in names if os.path.lexists(self.root / n) and not self._is_dir(n)))
+        found: list[str] = []
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            rel = Path(dirpath).relative_to(self.root).as_posix()
+            for name in filenames:
+                found.append(name if rel == "." else f"{rel}/{name}")
+        return tuple(sorted(found))
+
+    def files(self) -> tuple[str, ...]:
+        """Every file (tracked, or untracked and not ignored), sorted; symlinks included, folders not."""
+        return self._files
+
+    def matching(self, patterns: tuple[str, ...] | list[str]) -> list[str]:
+        """Files that match any of the glob ``patterns``."""
+        return [f for f in self._files if match_any(patterns, f)]
+
+    def exists(self, path: str) -> bool:
+        """True when ``path`` is a file (or symlink) of the checkout."""
+        return os.path.lexists(self.root / path) and not self._is_dir(path)
+
+    def is_symlink(self, path: str) -> bool:
+        """True when ``path`` is a symbolic link."""
+        return (self.root / path).is_symlink()
+
+    def size(self, path: str) -> int:
+        """Size in bytes, without following symlinks out of the checkout."""
+        return self._resolve(path).stat().st_size
+
+    @contextmanager
+    def open(self, path: str) -> Iterator[BinaryIO]:
+        """Open a regular file for binary reading; symlinks leaving the checkout raise ``UnreadableFile``."""
+        real = self._resolve(path)
+        try:
+            handle = real.open("rb")
+        except OSError as exc:
+            raise UnreadableFile(path, exc.strerror or str(exc)) from exc
+        with handle:
+            yield handle
+
+    def read_bytes(self, path: str, limit: int) -> bytes:
+        """At most ``limit`` bytes from the start of the file."""
+        with self.open(path) as handle:
+            try:
+                return handle.read(limit)
+            except OSError as exc:
+                raise UnreadableFile(path, exc.strerror or str(exc)) from exc
+
+    def read_text(self, path: str, limit: int = TEXT_LIMIT) -> str:
+        """The whole file as UTF-8 text; binary, non-UTF-8 or over-``limit`` files raise ``UnreadableFile``."""
+        data = self.read_bytes(path, limit + 1)
+        if len(data) > limit:
+            raise UnreadableFile(path, f"larger than {limit} bytes; not read as text")
+        if b"\0" in data:
+            raise UnreadableFile(path, "binary content (NUL bytes); not read as text")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(path, f"not valid UTF-8 (byte {exc.start})") from exc
+
+    def _is_dir(self, path: str) -> bool:
+        return stat.S_ISDIR(os.lstat(self.root / path).st_mode)
+
+    def _resolve(self, path: str) -> Path:
+        full = self.root / path
+        try:
+            real = full.resolve(strict=True)
+        except (OSError, RuntimeError) as exc:
+            raise UnreadableFile(path, "missing, or a broken or looping symlink") from exc
+        if not real.is_relative_to(self.root):
+            raise UnreadableFile(path, "symlink pointing outside the checkout; not followed")
+        if not real.is_file():
+            raise UnreadableFile(path, "not a regular file")
+        return real
+
+    def _git(self, *args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", "-c", "core.quotepath=off", *args],
+                cwd=self.root,
+                capture_output=True,
+                check=False,
+            )
+        except OSError as exc:
+            raise CollectError(f"git could not run: {exc}") from exc
+        if done.returncode != 0:
+            detail = done.stderr.decode("utf-8", "replace").strip()
+            raise CollectError(f"git {' '.join(args[:2])} failed: {detail}")
+        return done.stdout.decode("utf-8", "surrogateescape")
+
+    def diff(self, base: str) -> ChangeSet:
+        """What the working tree adds relative to ``base`` (merge base semantics are the caller's choice)."""
+        if not self.is_git:
+            raise CollectError(f"{self.root}: --base needs a git checkout")
+        try:
+            self._git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
+        except CollectError as exc:
+            raise CollectError(f"--base {base}: no such commit in {self.root}") from exc
+        changes: dict[str, FileChange] = {}
+        status_out = self._git("diff", "--name-status", "-z", "-M", "--no-ext-diff", base)
+        fields = [f for f in status_out.split("\0") if f]
+        i = 0
+        while i < len(fields):
+            code = fields[i]
+            if code.startswith(("R", "C")):
+                old, new = fields[i + 1], fields[i + 2]
+                changes[new] = FileChange(new, "renamed", frozenset(), previous_path=old)
+                i += 3
+                continue
+            path = fields[i + 1]
+            kind = {"A": "added", "D": "removed"}.get(code[0], "modified")
+            changes[path] = FileChange(path, kind, frozenset() if kind == "modified" else None)
+            i += 2
+        for path, lines in self._added_lines(base).items():
+            old = changes.get(path)
+            if old is not None and old.added_lines is not None:
+                changes[path] = FileChange(path, old.status, frozenset(lines), old.previous_path)
+        untracked = self._git("ls-files", "-z", "--others", "--exclude-standard")
+        for path in untracked.split("\0"):
+            if path:
+                changes[path] = FileChange(path, "added", None)
+        return ChangeSet(base=base, files=changes)
+
+    def _added_lines(self, base: str) -> dict[str, set[int]]:
+        out = self._git("diff", "-U0", "-M", "--no-color", "--no-ext-diff", base)
+        added: dict[str, set[int]] = {}
+        current: set[int] | None = None
+        for line in out.splitlines():
+            if line.startswith("+++ "):
+                target = line[4:]
+                current = None
+                if target != "/dev/null":
+                    path = _unquote(target)[2:]
+                    current = added.setdefault(path, set())
+            elif line.startswith("@@") and current is not None:
+                match = _HUNK.match(line)
+                if match:
+                    start = int(match.group(1))
+                    count = int(match.group(2)) if match.group(2) is not None else 1
+                    current.update(range(start, start + count))
+        return added
+
+
+_HUNK = re.compile(r"@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
+
+
+def _unquote(name: str) -> str:
+    """Undo git's C-style quoting of a path in diff headers."""
+    if not (name.startswith('"') and name.endswith('"')):
+        return name
+    raw = name[1:-1].encode("latin-1", "backslashreplace").decode("unicode_escape")
+    return raw.encode("latin-1").decode("utf-8", "surrogateescape")

@@ -1,0 +1,133 @@
+"""`.annexa.yml`: which policies apply, what fails the run, owners, path classes, parameters, waivers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annexa.model import Severity
+from annexa.yamlio import Document, load_document, parse_date, validate
+
+CONFIG_NAME = ".annexa.yml"
+
+WEIGHT_EXTENSIONS = (
+    "safetensors", "pt", "pth", "bin", "ckpt", "pkl", "pickle", "joblib", "dill", "npy", "npz", "h5", "hdf5",
+    "keras", "onnx", "gguf", "ggml", "tflite", "pb", "mlmodel", "mlpackage", "model", "pte", "mar", "nemo",
+    "msgpack", "ot", "llamafile", "caffemodel", "params", "weights", "engine", "plan", "torchscript", "ptl",
+)  # fmt: skip
+
+DEFAULT_PATHS: dict[str, tuple[str, ...]] = {
+    "weights": tuple(f"**/*.{ext}" for ext in WEIGHT_EXTENSIONS) + ("**/saved_model/**",),
+    "training_data": ("data/**", "datasets/**", "dataset/**", "training_data/**", "training-data/**"),
+    "ci": (".github/workflows/**", ".github/actions/**", ".gitlab-ci.yml", ".gitlab/ci/**", ".gitlab/**/*.yml"),
+    "codeowners": ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS"),
+    "policies": ("policies/**",),
+    "config": (CONFIG_NAME,),
+}
+"""Path classes annexa knows out of the box; ``.annexa.yml`` ``paths:`` replaces a class."""
+
+SENSITIVE_CLASSES = ("ci", "codeowners", "config", "policies")
+"""Path classes that the security owners must own (``sensitive-paths-owned``)."""
+
+
+@dataclass(frozen=True)
+class Waiver:
+    """A documented exception to one rule, optionally limited to some paths."""
+
+    rule: str
+    paths: tuple[str, ...]
+    justification: str | None
+    risk: str | None
+    requested_by: str | None
+    approved_by: str | None
+    ticket: str | None
+    expires: dt.date | None
+    line: int | None
+    index: int
+
+
+@dataclass(frozen=True)
+class Config:
+    """The validated configuration of one checked repository (defaults when it has no `.annexa.yml`)."""
+
+    policies: tuple[str, ...] = ("builtin",)
+    fail_on: Severity = Severity.HIGH
+    owners: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    paths: Mapping[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_PATHS))
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    source: str | None = None
+
+    def path_class(self, name: str) -> tuple[str, ...]:
+        """The globs of a path class; an unknown class is empty."""
+        return self.paths.get(name, ())
+
+    def owners_of(self, role: str) -> tuple[str, ...]:
+        """The owners configured for a role (``models``, ``security``, ...)."""
+        return self.owners.get(role, ())
+
+
+def load_config(path: Path, display: str = CONFIG_NAME) -> Config:
+    """Read and validate a config file; errors name the file, line and field."""
+    doc = load_document(path, display)
+    if doc.data is None:
+        return Config(source=display)
+    validate(doc, "config.schema.json")
+    return config_from(doc)
+
+
+def config_from(doc: Document) -> Config:
+    """Build a ``Config`` from a validated document."""
+    data: dict[str, Any] = doc.data
+    paths = dict(DEFAULT_PATHS)
+    paths.update({k: tuple(v) for k, v in data.get("paths", {}).items()})
+    waivers = tuple(
+        Waiver(
+            rule=w["rule"],
+            paths=tuple(w.get("paths", ())),
+            justification=w.get("justification"),
+            risk=w.get("risk"),
+            requested_by=w.get("requested_by"),
+            approved_by=w.get("approved_by"),
+            ticket=None if w.get("ticket") is None else str(w["ticket"]),
+            expires=parse_date(w.get("expires")),
+            line=doc.line(("waivers", i)),
+            index=i,
+        )
+        for i, w in enumerate(data.get("waivers", []))
+    )
+    return Config(
+        policies=tuple(data.get("policies", ("builtin",))),
+        fail_on=Severity(data.get("fail_on", "high")),
+        owners={k: tuple(v) for k, v in data.get("owners", {}).items()},
+        paths=paths,
+        params={k: dict(v) for k, v in data.get("params", {}).items()},
+        waivers=waivers,
+        source=doc.path,
+    )
+
+
+STARTER_CONFIG = """\
+# annexa configuration: https://github.com/annexa/annexa#configuration
+policies: [builtin]          # or paths to your own policy folders
+fail_on: high                # lowest severity that fails the run: critical, high, medium, low, info
+owners:
+  models: ["@your-org/ml-model-owners"]
+  security: ["@your-org/security"]
+paths:
+  training_data: ["data/**", "datasets/**"]
+params:
+  approvals-required: {min: 2}
+waivers: []
+#  - rule: actions-pinned
+#    paths: [".github/workflows/legacy.yml"]
+#    justification: "vendor action has no releases; reviewed manually"
+#    risk: low
+#    requested_by: "@bob"
+#    approved_by: "@alice"
+#    ticket: SEC-123
+#    expires: 2027-03-31
+"""

@@ -1,0 +1,154 @@
+"""Facts: frozen, platform-neutral data that rules are pure functions of.
+
+A fact that could not be read is ``None`` together with a reason (for a setting, the permission needed),
+never ``False``: rules turn it into ``unknown``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Generic, TypeVar
+
+from annexa.model import Location
+
+if TYPE_CHECKING:
+    from annexa.catalog import Policy
+    from annexa.collect.checkout import Checkout
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """One effective repository setting: its value, where it comes from, and who may bypass it.
+
+    ``value`` is ``None`` when the setting could not be read; ``reason`` then says what is needed
+    (for example "GitHub token permission administration:read").
+    """
+
+    value: T | None
+    source: str | None = None
+    reason: str | None = None
+    bypass: tuple[str, ...] = ()
+    not_enforced: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> bool:
+        """True when the value was read."""
+        return self.value is not None
+
+    @classmethod
+    def unknown(cls, reason: str) -> Setting[T]:
+        """A setting that could not be read, with what would be needed to read it."""
+        return cls(value=None, reason=reason)
+
+
+@dataclass(frozen=True)
+class BranchProtection:
+    """The effective protection of one branch, merged from every source the platform has."""
+
+    branch: str
+    protected: Setting[bool]
+    force_push_blocked: Setting[bool]
+    deletion_blocked: Setting[bool]
+    pull_request_required: Setting[bool]
+    required_approvals: Setting[int]
+    code_owner_review_required: Setting[bool]
+    stale_approvals_dismissed: Setting[bool]
+    author_approval_blocked: Setting[bool]
+    admins_cannot_bypass: Setting[bool]
+    required_status_checks: Setting[tuple[str, ...]]
+    signed_commits_required: Setting[bool]
+
+
+@dataclass(frozen=True)
+class RepoSettings:
+    """Repository-level settings. ``branches`` lists the default branch first."""
+
+    platform: str
+    repository: str
+    default_branch: str | None
+    visibility: Setting[str]
+    secret_scanning: Setting[bool]
+    secret_push_protection: Setting[bool]
+    branches: tuple[BranchProtection, ...]
+    codeowners_errors: Setting[tuple[Mapping[str, object], ...]] = field(
+        default_factory=lambda: Setting.unknown("CODEOWNERS errors are only known from the platform API")
+    )
+
+
+@dataclass(frozen=True)
+class Review:
+    """The latest review state of one reviewer on a pull request."""
+
+    user: str
+    state: str
+    commit_id: str | None = None
+    submitted_at: str | None = None
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    """A pull or merge request under check."""
+
+    number: int
+    author: str
+    head_sha: str
+    base_ref: str
+    head_ref: str
+    reviews: tuple[Review, ...] = ()
+    files_truncated: bool = False
+    team_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file the change touches. ``added_lines`` is ``None`` when the whole file counts (binary, new)."""
+
+    path: str
+    status: str
+    added_lines: frozenset[int] | None = None
+    previous_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What a pull request (or ``--base REF``) changes; rules use it to scan only what is added."""
+
+    base: str
+    files: Mapping[str, FileChange]
+    truncated: bool = False
+
+    def touches(self, path: str) -> bool:
+        """True when the change adds or modifies ``path``."""
+        change = self.files.get(path)
+        return change is not None and change.status != "removed"
+
+    def added_lines(self, path: str) -> frozenset[int] | None:
+        """Lines the change adds to ``path``; ``None`` means every line (new or binary file)."""
+        change = self.files.get(path)
+        return None if change is None else change.added_lines
+
+    def introduces(self, location: Location) -> bool:
+        """True when ``location`` is on a file or line that the change adds."""
+        change = self.files.get(location.path)
+        if change is None or change.status == "removed":
+            return False
+        if change.added_lines is None or location.line is None:
+            return True
+        return location.line in change.added_lines
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the rules may look at for one run."""
+
+    platform: str
+    checkout: Checkout | None
+    change: ChangeSet | None = None
+    settings: RepoSettings | None = None
+    settings_reason: str = "no repository settings: pass --settings FILE or run with a platform API token"
+    pull_request: PullRequest | None = None
+    pull_request_reason: str = "no pull request context: run in a pull request (annexa ci)"
+    policies: tuple[Policy, ...] = ()

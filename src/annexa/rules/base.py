@@ -1,0 +1,128 @@
+"""What every rule implementation receives, and small helpers for building its results."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from annexa.errors import UnreadableFile
+from annexa.facts import Facts, Setting
+from annexa.model import Location, Result, Status
+from annexa.paths import match_any
+
+if TYPE_CHECKING:
+    from annexa.catalog import RuleSpec
+    from annexa.collect.checkout import Checkout
+    from annexa.config import Config
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RuleContext:
+    """The facts, configuration and parameters one rule is evaluated with.
+
+    ``params`` merges the rule's catalog defaults, the policy requirement and the config's ``params``.
+    ``cache`` is shared by every rule of one run, so an expensive scan (semgrep, model files) runs once.
+    """
+
+    rule: RuleSpec
+    facts: Facts
+    config: Config
+    params: Mapping[str, Any]
+    today: date
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def checkout(self) -> Checkout | None:
+        """The checkout, when the run has one."""
+        return self.facts.checkout
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """Compute a value once per run and share it between rules."""
+        if key not in self.cache:
+            self.cache[key] = compute()
+        value: T = self.cache[key]
+        return value
+
+    def files_in(self, path_class: str) -> list[str]:
+        """Every checkout file in a configured path class (for example ``weights``)."""
+        if self.checkout is None:
+            return []
+        return self.checkout.matching(self.config.path_class(path_class))
+
+    def in_class(self, path: str, path_class: str) -> bool:
+        """True when ``path`` belongs to the path class."""
+        return match_any(self.config.path_class(path_class), path)
+
+    def in_scope(self, path: str) -> bool:
+        """True when a content rule should look at ``path``: all files, or in PR mode only changed ones."""
+        change = self.facts.change
+        return change is None or change.touches(path)
+
+    def scoped_files(self, path_class: str | None = None) -> list[str]:
+        """Files a content rule should scan: the class (or every file), narrowed to the change in PR mode."""
+        if self.checkout is None:
+            return []
+        files = self.checkout.files() if path_class is None else self.files_in(path_class)
+        return [f for f in files if self.in_scope(f)]
+
+    def added_lines(self, path: str) -> frozenset[int] | None:
+        """In PR mode the lines the change adds to ``path`` (``None``: every line); ``None`` in a full scan."""
+        change = self.facts.change
+        return None if change is None else change.added_lines(path)
+
+
+RuleFn = Callable[[RuleContext], Iterable[Result]]
+"""A rule implementation: a pure function of its context."""
+
+
+def passed(message: str, location: Location | None = None, **evidence: Any) -> Result:
+    """A passing result."""
+    return Result(Status.PASS, message, location, evidence)
+
+
+def failed(message: str, location: Location | None = None, key: str = "", **evidence: Any) -> Result:
+    """A failing result."""
+    return Result(Status.FAIL, message, location, evidence, key)
+
+
+def unknown(message: str, needs: str, location: Location | None = None, **evidence: Any) -> Result:
+    """A result that could not be decided; ``needs`` says what would decide it (a permission, a file)."""
+    return Result(Status.UNKNOWN, message, location, {"needs": needs, **evidence})
+
+
+def not_applicable(message: str, location: Location | None = None, **evidence: Any) -> Result:
+    """The rule does not apply here (no weight files, no workflows, ...)."""
+    return Result(Status.NOT_APPLICABLE, message, location, evidence)
+
+
+def unreadable(exc: UnreadableFile) -> Result:
+    """An ``unknown`` result for a file that could not be read."""
+    return unknown(f"{exc.path} could not be read: {exc.reason}", "a readable file", Location(exc.path))
+
+
+def setting_result(
+    setting: Setting[T],
+    ok: Callable[[T], bool],
+    good: str,
+    bad: str,
+    **evidence: Any,
+) -> Result:
+    """Judge one effective setting: unknown when unread, else pass/fail with its source and bypass actors."""
+    detail: dict[str, Any] = dict(evidence)
+    if setting.source:
+        detail["source"] = setting.source
+    if setting.bypass:
+        detail["bypass_actors"] = list(setting.bypass)
+    if setting.not_enforced:
+        detail["not_enforced"] = list(setting.not_enforced)
+    if setting.value is None:
+        return unknown(f"{good.rstrip('.')}: could not be read", setting.reason or "repository settings", **detail)
+    detail["value"] = list(setting.value) if isinstance(setting.value, tuple) else setting.value
+    if ok(setting.value):
+        where = f" ({setting.source})" if setting.source else ""
+        return Result(Status.PASS, good + where, None, detail)
+    return Result(Status.FAIL, bad, None, detail)
