@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from annexa.rules import content, governance, lfs, model_files, ownership, settings, workflows
+from annexa.rules import content, governance, lfs, model_files, ownership, pull_request, settings, workflows
 from annexa.rules.base import RuleContext, RuleFn
 
-FAMILIES = (governance, settings, lfs, ownership, workflows, content, model_files)
+FAMILIES = (governance, settings, lfs, ownership, workflows, content, model_files, pull_request)
 """Every family module; each exports ``RULES: dict[str, RuleFn]``."""
 
 
