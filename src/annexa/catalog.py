@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from annexa.errors import InputError, InputErrors
-from annexa.model import Severity
+from annexa.model import Location, Severity
 from annexa.yamlio import load_document, parse_date, validate
 
 
@@ -72,6 +72,11 @@ class Policy:
     path: str
     digest: str
     lines: Mapping[str, int]
+    builtin: bool = False
+
+    def location(self, key: str) -> Location | None:
+        """Where ``key`` of the document control is, for policies in the checkout (not the shipped pack)."""
+        return None if self.builtin else Location(self.path, self.lines.get(key) or self.lines.get("id"))
 
 
 def builtin_dir(name: str) -> Path:
@@ -118,8 +123,11 @@ def load_catalog(folder: Path | None = None) -> dict[str, RuleSpec]:
     return specs
 
 
-def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec]) -> list[Policy]:
-    """Every policy in ``folders``; all errors of all files are gathered before raising."""
+def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Path | None = None) -> list[Policy]:
+    """Every policy in ``folders``; all errors of all files are gathered before raising.
+
+    Paths are shown relative to ``root`` (the checkout); the shipped pack shows as ``builtin:policies/<file>``.
+    """
     policies: list[Policy] = []
     errors: list[InputError] = []
     seen: dict[str, str] = {}
@@ -129,7 +137,7 @@ def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec]) -> list[
             errors.append(InputError(str(folder), None, "", "no policy files (*.yml) found"))
         for path in paths:
             try:
-                policy = _load_policy(path, catalog)
+                policy = _load_policy(path, catalog, root)
             except InputError as exc:
                 errors.append(exc)
                 continue
@@ -147,8 +155,9 @@ def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec]) -> list[
     return policies
 
 
-def _load_policy(path: Path, catalog: Mapping[str, RuleSpec]) -> Policy:
-    doc = load_document(path, _display(path))
+def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None) -> Policy:
+    builtin = path.resolve().is_relative_to(builtin_dir("policies").resolve())
+    doc = load_document(path, f"builtin:policies/{path.name}" if builtin else _display(path, root))
     validate(doc, "policy.schema.json")
     data = doc.data
     errors: list[InputError] = []
@@ -189,12 +198,13 @@ def _load_policy(path: Path, catalog: Mapping[str, RuleSpec]) -> Policy:
         path=doc.path,
         digest="sha256:" + hashlib.sha256(path.read_bytes()).hexdigest(),
         lines={str(k[0]): v for k, v in doc.lines.items() if len(k) == 1},
+        builtin=builtin,
     )
 
 
-def _display(path: Path) -> str:
+def _display(path: Path, root: Path | None) -> str:
     try:
-        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+        return path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix()
     except ValueError:
         return str(path)
 

@@ -20,7 +20,7 @@ WEIGHT_EXTENSIONS = (
 )  # fmt: skip
 
 DEFAULT_PATHS: dict[str, tuple[str, ...]] = {
-    "weights": tuple(f"**/*.{ext}" for ext in WEIGHT_EXTENSIONS) + ("**/saved_model/**",),
+    "weights": (*(f"**/*.{ext}" for ext in WEIGHT_EXTENSIONS), "**/saved_model/**"),
     "training_data": ("data/**", "datasets/**", "dataset/**", "training_data/**", "training-data/**"),
     "ci": (".github/workflows/**", ".github/actions/**", ".gitlab-ci.yml", ".gitlab/ci/**", ".gitlab/**/*.yml"),
     "codeowners": ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS"),

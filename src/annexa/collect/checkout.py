@@ -132,6 +132,28 @@ class Checkout:
             raise CollectError(f"git {' '.join(args[:2])} failed: {detail}")
         return done.stdout.decode("utf-8", "surrogateescape")
 
+    def head_commit(self) -> str | None:
+        """The commit checked out, when this is a git checkout with commits."""
+        return self._git_or_none("rev-parse", "HEAD")
+
+    def branch(self) -> str | None:
+        """The branch checked out (``None`` when detached or not git)."""
+        return self._git_or_none("symbolic-ref", "--short", "-q", "HEAD")
+
+    def repository_name(self) -> str:
+        """``owner/name`` from the ``origin`` remote, else the folder name."""
+        url = self._git_or_none("remote", "get-url", "origin") or ""
+        match = re.search(r"[:/]([^/:]+/[^/]+?)(?:\.git)?/?$", url)
+        return match.group(1) if match else self.root.name
+
+    def _git_or_none(self, *args: str) -> str | None:
+        if not self.is_git:
+            return None
+        try:
+            return self._git(*args).strip() or None
+        except CollectError:
+            return None
+
     def diff(self, base: str) -> ChangeSet:
         """What the working tree adds relative to ``base`` (merge base semantics are the caller's choice)."""
         if not self.is_git:
@@ -147,8 +169,8 @@ class Checkout:
         while i < len(fields):
             code = fields[i]
             if code.startswith(("R", "C")):
-                old, new = fields[i + 1], fields[i + 2]
-                changes[new] = FileChange(new, "renamed", frozenset(), previous_path=old)
+                previous, new = fields[i + 1], fields[i + 2]
+                changes[new] = FileChange(new, "renamed", frozenset(), previous_path=previous)
                 i += 3
                 continue
             path = fields[i + 1]
@@ -156,9 +178,9 @@ class Checkout:
             changes[path] = FileChange(path, kind, frozenset() if kind == "modified" else None)
             i += 2
         for path, lines in self._added_lines(base).items():
-            old = changes.get(path)
-            if old is not None and old.added_lines is not None:
-                changes[path] = FileChange(path, old.status, frozenset(lines), old.previous_path)
+            known = changes.get(path)
+            if known is not None and known.added_lines is not None:
+                changes[path] = FileChange(path, known.status, frozenset(lines), known.previous_path)
         untracked = self._git("ls-files", "-z", "--others", "--exclude-standard")
         for path in untracked.split("\0"):
             if path:

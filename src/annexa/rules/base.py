@@ -109,9 +109,10 @@ def setting_result(
     ok: Callable[[T], bool],
     good: str,
     bad: str,
+    undecided: str,
     **evidence: Any,
 ) -> Result:
-    """Judge one effective setting: unknown when unread, else pass/fail with its source and bypass actors."""
+    """Judge one effective setting: ``undecided`` when unread, else pass/fail with its source and bypass actors."""
     detail: dict[str, Any] = dict(evidence)
     if setting.source:
         detail["source"] = setting.source
@@ -120,7 +121,7 @@ def setting_result(
     if setting.not_enforced:
         detail["not_enforced"] = list(setting.not_enforced)
     if setting.value is None:
-        return unknown(f"{good.rstrip('.')}: could not be read", setting.reason or "repository settings", **detail)
+        return unknown(undecided, setting.reason or "repository settings", **detail)
     detail["value"] = list(setting.value) if isinstance(setting.value, tuple) else setting.value
     if ok(setting.value):
         where = f" ({setting.source})" if setting.source else ""

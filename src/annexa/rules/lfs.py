@@ -1,7 +1,71 @@
-"""Rules of the lfs family."""
+"""Git LFS rules: weight files stored as LFS pointers, and `.gitattributes` sending them to LFS."""
 
 from __future__ import annotations
 
-from annexa.rules.base import RuleFn
+from collections.abc import Iterable
 
-RULES: dict[str, RuleFn] = {}
+from annexa.errors import UnreadableFile
+from annexa.model import Location, Result
+from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unreadable
+from annexa.scan.lfs import POINTER_MAX, lfs_filtered, parse_pointer, staged_blobs
+
+
+def check_weights_in_lfs(ctx: RuleContext) -> Iterable[Result]:
+    """Each weight file is a Git LFS pointer in git (or, untracked, will be filtered to LFS)."""
+    checkout = ctx.checkout
+    weights = ctx.scoped_files("weights")
+    if checkout is None or not weights:
+        yield not_applicable("No model weight files to check")
+        return
+    blobs = staged_blobs(checkout.root, weights) if checkout.is_git else {}
+    untracked = [w for w in weights if w not in blobs]
+    filtered = lfs_filtered(checkout.root, untracked, checkout.is_git)
+    for path in weights:
+        where = Location(path)
+        if path in blobs:
+            blob = blobs[path]
+            pointer = parse_pointer(blob) if isinstance(blob, bytes) else None
+            if pointer:
+                yield passed(f"{path} is stored in Git LFS", where, oid=pointer.oid, size=pointer.size)
+            else:
+                size = len(blob) if isinstance(blob, bytes) else blob
+                yield failed(f"{path} is committed to git as {size:,} raw bytes, not as a Git LFS pointer",
+                             where, key="raw", blob_size=size)
+            continue
+        try:
+            head = checkout.read_bytes(path, POINTER_MAX)
+        except UnreadableFile as exc:
+            yield unreadable(exc)
+            continue
+        pointer = parse_pointer(head)
+        if pointer:
+            yield passed(f"{path} is a Git LFS pointer", where, oid=pointer.oid, size=pointer.size)
+        elif filtered.get(path):
+            yield passed(f"{path} is not committed yet; .gitattributes sends it to Git LFS", where, tracked=False)
+        else:
+            yield failed(f"{path} holds raw bytes and .gitattributes does not send it to Git LFS",
+                         where, key="raw", size=checkout.size(path))
+
+
+def check_weights_lfs_attributes(ctx: RuleContext) -> Iterable[Result]:
+    """`.gitattributes` has a ``filter=lfs`` rule for every weight file present."""
+    checkout = ctx.checkout
+    weights = ctx.scoped_files("weights")
+    if checkout is None or not weights:
+        yield not_applicable("No model weight files to check")
+        return
+    filtered = lfs_filtered(checkout.root, weights, checkout.is_git)
+    for path in weights:
+        if filtered.get(path):
+            yield passed(f"{path} is sent to Git LFS by .gitattributes", Location(path))
+        else:
+            suffix = path.rsplit(".", 1)[-1] if "." in path.rsplit("/", 1)[-1] else None
+            pattern = f"*.{suffix}" if suffix else path
+            yield failed(f"{path} is not matched by any `filter=lfs` rule in .gitattributes", Location(path),
+                         key="no-lfs-attribute", suggested=f"{pattern} filter=lfs diff=lfs merge=lfs -text")
+
+
+RULES: dict[str, RuleFn] = {
+    "weights-in-lfs": check_weights_in_lfs,
+    "weights-lfs-attributes": check_weights_lfs_attributes,
+}
