@@ -49,16 +49,25 @@ def load_document(path: Path, display: str | None = None) -> Document:
     return parse_document(text, name)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps timestamps as the strings they were written as (dates are validated later)."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
 def parse_document(text: str, name: str) -> Document:
     """Parse YAML text (JSON is YAML too) into a ``Document``."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.load(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         raise InputError(name, line, "", f"not valid YAML: {exc.problem or exc.context}") from exc
     except yaml.YAMLError as exc:
+        raise InputError(name, None, "", f"not valid YAML: {exc}") from exc
+    except (ValueError, TypeError) as exc:
         raise InputError(name, None, "", f"not valid YAML: {exc}") from exc
     lines: dict[JsonPath, int] = {}
     if node is not None:
@@ -79,13 +88,11 @@ def _index(node: yaml.Node, where: JsonPath, lines: dict[JsonPath, int]) -> None
 
 
 def _plain(value: Any) -> Any:
-    """Dates become ISO strings so that one JSON Schema describes YAML and JSON alike."""
+    """Mapping keys become strings so that one JSON Schema describes YAML and JSON alike."""
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
     return value
 
 
@@ -100,9 +107,9 @@ def schema(name: str) -> dict[str, Any]:
 def validate(doc: Document, schema_name: str) -> None:
     """Validate against a shipped schema; every error is reported with its file, line and field."""
     validator = jsonschema.Draft202012Validator(schema(schema_name), format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(doc.data), key=lambda e: (doc.line(e.absolute_path) or 0, e.message))
+    errors = [to_input_error(doc, e) for e in validator.iter_errors(doc.data)]
     if errors:
-        raise InputErrors([to_input_error(doc, e) for e in errors])
+        raise InputErrors(sorted(errors, key=lambda e: (e.line or 0, e.field, e.detail)))
 
 
 def to_input_error(doc: Document, error: jsonschema.ValidationError) -> InputError:

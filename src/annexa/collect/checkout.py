@@ -193,7 +193,7 @@ class Checkout:
         current: set[int] | None = None
         for line in out.splitlines():
             if line.startswith("+++ "):
-                target = line[4:]
+                target = line[4:].rstrip("\t")
                 current = None
                 if target != "/dev/null":
                     path = _unquote(target)[2:]

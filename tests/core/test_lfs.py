@@ -1,0 +1,103 @@
+"""Git LFS pointers and the two LFS rules, on git checkouts and plain folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annexa.collect.checkout import Checkout
+from annexa.model import Location, Status
+from annexa.scan.lfs import LfsPointer, parse_pointer
+from tests.support import git_commit_all, make_checkout, run_rule
+
+OID = "4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393"
+POINTER = f"version https://git-lfs.github.com/spec/v1\noid sha256:{OID}\nsize 12345\n"
+RAW = b"\x80\x04\x95" + bytes(range(256)) * 8
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (POINTER.encode(), LfsPointer(f"sha256:{OID}", 12345)),
+        (POINTER.replace("git-lfs.github.com", "hawser.github.com").encode(), LfsPointer(f"sha256:{OID}", 12345)),
+        (POINTER.replace("size 12345", "size 12x").encode(), None),
+        (POINTER.replace(OID, OID[:-1]).encode(), None),
+        (POINTER.replace("oid", "oid2").encode(), None),
+        (b"version https://example.com/spec\noid sha256:" + OID.encode() + b"\nsize 1\n", None),
+        (POINTER.encode() + b"x" * 1024, None),
+        (RAW, None),
+        (b"", None),
+    ],
+)
+def test_parse_pointer(data: bytes, expected: LfsPointer | None) -> None:
+    assert parse_pointer(data) == expected
+
+
+def test_committed_raw_weights_fail_and_pointers_pass(tmp_path: Path) -> None:
+    checkout = make_checkout(
+        tmp_path,
+        {
+            ".gitattributes": "*.safetensors filter=lfs diff=lfs merge=lfs -text\n",
+            "models/a.safetensors": POINTER,
+            "models/b.pt": RAW,
+            "README.md": "hi\n",
+        },
+        git=True,
+    )
+    results = {r.location.path: r for r in run_rule("weights-in-lfs", checkout) if r.location}
+    assert results["models/a.safetensors"].status is Status.PASS
+    assert results["models/a.safetensors"].evidence["size"] == 12345
+    assert results["models/b.pt"].status is Status.FAIL
+    assert results["models/b.pt"].evidence["blob_size"] == len(RAW)
+    attrs = {r.location.path: r.status for r in run_rule("weights-lfs-attributes", checkout) if r.location}
+    assert attrs == {"models/a.safetensors": Status.PASS, "models/b.pt": Status.FAIL}
+
+
+def test_pulled_lfs_file_is_judged_by_its_blob_not_the_working_tree(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path, {"m.safetensors": POINTER}, git=True)
+    (tmp_path / "m.safetensors").write_bytes(RAW)  # what `git lfs pull` leaves in the working tree
+    [result] = run_rule("weights-in-lfs", checkout)
+    assert (result.status, result.location) == (Status.PASS, Location("m.safetensors"))
+
+
+def test_plain_folder_uses_gitattributes_for_untracked_weights(tmp_path: Path) -> None:
+    checkout = make_checkout(
+        tmp_path,
+        {".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n", "w/model.bin": RAW, "w/model.onnx": RAW},
+    )
+    assert not checkout.is_git
+    results = {r.location.path: r.status for r in run_rule("weights-in-lfs", checkout) if r.location}
+    assert results == {"w/model.bin": Status.PASS, "w/model.onnx": Status.FAIL}
+    [onnx] = [r for r in run_rule("weights-lfs-attributes", checkout) if r.location and r.location.path.endswith("onnx")]
+    assert onnx.evidence["suggested"] == "*.onnx filter=lfs diff=lfs merge=lfs -text"
+
+
+def test_no_weights_is_not_applicable(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path, {"a.py": "x = 1\n"})
+    assert [r.status for r in run_rule("weights-in-lfs", checkout)] == [Status.NOT_APPLICABLE]
+    assert [r.status for r in run_rule("weights-lfs-attributes", checkout)] == [Status.NOT_APPLICABLE]
+
+
+def test_pr_mode_checks_only_changed_weights(tmp_path: Path) -> None:
+    make_checkout(tmp_path, {"old.pt": RAW}, git=True)
+    (tmp_path / "new.pt").write_bytes(RAW)
+    checkout = Checkout(tmp_path)
+    change = checkout.diff("HEAD")
+    results = run_rule("weights-in-lfs", checkout, change=change)
+    assert [(r.location.path if r.location else None, r.status) for r in results] == [("new.pt", Status.FAIL)]
+
+
+def test_symlink_out_of_checkout_is_unknown_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.pt"
+    outside.write_bytes(RAW)
+    make_checkout(tmp_path / "repo", {"a.py": "x\n"})
+    (tmp_path / "repo" / "link.pt").symlink_to(outside)
+    [result] = run_rule("weights-in-lfs", Checkout(tmp_path / "repo"))
+    assert (result.status, result.location) == (Status.UNKNOWN, Location("link.pt"))
+    assert "outside the checkout" in result.message
+
+
+def test_git_commit_helper_returns_commit(tmp_path: Path) -> None:
+    make_checkout(tmp_path, {"a": "1"})
+    assert len(git_commit_all(tmp_path, "one")) == 40
