@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from annexa.errors import InputError, InputErrors
 from annexa.model import Severity
 from annexa.yamlio import Document, load_document, parse_date, validate
 
@@ -70,13 +71,41 @@ class Config:
         return self.owners.get(role, ())
 
 
-def load_config(path: Path, display: str = CONFIG_NAME) -> Config:
-    """Read and validate a config file; errors name the file, line and field."""
+def load_config(
+    path: Path, display: str = CONFIG_NAME, rule_params: Mapping[str, Collection[str]] | None = None
+) -> Config:
+    """Read and validate a config file; errors name the file, line and field.
+
+    ``rule_params`` maps every known rule id to its parameter names, to reject unknown ones.
+    """
     doc = load_document(path, display)
     if doc.data is None:
         return Config(source=display)
     validate(doc, "config.schema.json")
+    if rule_params is not None:
+        _check_rule_ids(doc, rule_params)
     return config_from(doc)
+
+
+def _check_rule_ids(doc: Document, rule_params: Mapping[str, Collection[str]]) -> None:
+    errors = [
+        InputError(doc.path, doc.line(["waivers", i, "rule"]), f"waivers.{i}.rule", f"unknown rule id {w['rule']!r}")
+        for i, w in enumerate(doc.data.get("waivers", []))
+        if w["rule"] not in rule_params
+    ]
+    for rule, params in doc.data.get("params", {}).items():
+        if rule not in rule_params:
+            where = doc.line(["params", rule])
+            errors.append(InputError(doc.path, where, f"params.{rule}", f"unknown rule id {rule!r}"))
+            continue
+        errors += [
+            InputError(doc.path, doc.line(["params", rule, key]), f"params.{rule}.{key}",
+                       f"rule {rule} has no parameter {key!r}")
+            for key in params
+            if key not in rule_params[rule]
+        ]
+    if errors:
+        raise InputErrors(errors)
 
 
 def config_from(doc: Document) -> Config:

@@ -11,7 +11,6 @@ from typing import Any
 
 from annexa.catalog import Policy, RuleSpec, builtin_dir, load_catalog, load_policies
 from annexa.config import CONFIG_NAME, Config, load_config
-from annexa.errors import InputError, InputErrors
 from annexa.facts import Facts
 from annexa.model import Finding, Location, Result, Severity, Status, fingerprint
 from annexa.report import PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
@@ -38,8 +37,8 @@ def load_inputs(
     """Load and cross-check config, policies and catalog; every problem raises with file, line and field."""
     catalog = load_catalog()
     path = config_file or root / CONFIG_NAME
-    config = load_config(path, _display(path, root)) if config_file or path.exists() else Config()
-    _check_rule_ids(config, catalog, config_file or path)
+    rule_params = {rule: set(spec.params) for rule, spec in catalog.items()}
+    config = load_config(path, _display(path, root), rule_params) if config_file or path.exists() else Config()
     if policy_dirs is None:
         policy_dirs = [builtin_dir("policies") if p == "builtin" else root / p for p in config.policies]
     policies = load_policies(list(policy_dirs), catalog, root)
@@ -53,29 +52,6 @@ def _display(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
-
-
-def _check_rule_ids(config: Config, catalog: Mapping[str, RuleSpec], path: Path) -> None:
-    name = config.source or str(path)
-    errors = [
-        InputError(name, w.line, f"waivers.{w.index}.rule", f"unknown rule id {w.rule!r}")
-        for w in config.waivers
-        if w.rule not in catalog
-    ]
-    errors += [
-        InputError(name, None, f"params.{rule}", f"unknown rule id {rule!r}")
-        for rule in config.params
-        if rule not in catalog
-    ]
-    for rule, params in config.params.items():
-        if rule in catalog:
-            errors += [
-                InputError(name, None, f"params.{rule}.{key}", f"rule {rule} has no parameter {key!r}")
-                for key in params
-                if key not in catalog[rule].params
-            ]
-    if errors:
-        raise InputErrors(errors)
 
 
 @dataclass

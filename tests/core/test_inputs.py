@@ -20,7 +20,9 @@ def errors_of(exc: InputErrors | InputError) -> list[str]:
 
 def test_config_unknown_key_and_bad_values_name_line_and_field(tmp_path: Path) -> None:
     path = tmp_path / ".annexa.yml"
-    path.write_text("fail_on: high\nowners:\n  models: [not-a-handle]\nfial_on: low\nwaivers:\n  - rule: x\n    risk: huge\n")
+    path.write_text(
+        "fail_on: high\nowners:\n  models: [not-a-handle]\nfial_on: low\nwaivers:\n  - rule: x\n    risk: huge\n"
+    )
     with pytest.raises(InputErrors) as caught:
         load_config(path, ".annexa.yml")
     assert errors_of(caught.value) == [
@@ -97,9 +99,14 @@ def test_broken_policy_reports_every_error_with_line_and_field(tmp_path: Path) -
         "bad.yml:9: controls.0: 'A.9.9' does not match '^(A\\\\.[5-8]\\\\.[0-9]{1,2}|[4-9](\\\\.[0-9]{1,2})*)$'",
         "bad.yml:14: requirements.1.severity: 'urgent' is not one of ['critical', 'high', 'medium', 'low', 'info']",
     ]
-    (tmp_path / "bad.yml").write_text(POLICY_BAD.replace("2026-13-01", "2026-01-01").replace("review_interval_months: 0",
-        "review_interval_months: 12").replace("too short", "a statement long enough").replace("A.9.9", "A.8.4")
-        .replace("    severity: urgent\n", ""))
+    fixed = (
+        POLICY_BAD.replace("2026-13-01", "2026-01-01")
+        .replace("review_interval_months: 0", "review_interval_months: 12")
+        .replace("too short", "a statement long enough")
+        .replace("A.9.9", "A.8.4")
+        .replace("    severity: urgent\n", "")
+    )
+    (tmp_path / "bad.yml").write_text(fixed)
     with pytest.raises(InputErrors) as caught:
         load_policies([tmp_path], load_catalog(), tmp_path)
     assert errors_of(caught.value) == [

@@ -69,7 +69,8 @@ def test_plain_folder_uses_gitattributes_for_untracked_weights(tmp_path: Path) -
     assert not checkout.is_git
     results = {r.location.path: r.status for r in run_rule("weights-in-lfs", checkout) if r.location}
     assert results == {"w/model.bin": Status.PASS, "w/model.onnx": Status.FAIL}
-    [onnx] = [r for r in run_rule("weights-lfs-attributes", checkout) if r.location and r.location.path.endswith("onnx")]
+    results_attr = run_rule("weights-lfs-attributes", checkout)
+    [onnx] = [r for r in results_attr if r.location and r.location.path.endswith("onnx")]
     assert onnx.evidence["suggested"] == "*.onnx filter=lfs diff=lfs merge=lfs -text"
 
 

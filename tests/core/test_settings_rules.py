@@ -77,7 +77,8 @@ def test_no_settings_is_unknown_never_pass() -> None:
     [(2, 2, Status.PASS), (1, 2, Status.FAIL), (0, 1, Status.FAIL), (3, 1, Status.PASS)],
 )
 def test_approvals_required_against_policy_minimum(required: int, minimum: int, status: Status) -> None:
-    [result] = run_rule("approvals-required", settings=repo(branch(required_approvals=required)), params={"min": minimum})
+    settings = repo(branch(required_approvals=required))
+    [result] = run_rule("approvals-required", settings=settings, params={"min": minimum})
     assert result.status is status
     assert result.evidence["value"] == required
 

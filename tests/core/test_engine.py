@@ -1,0 +1,148 @@
+"""The engine: requirements grouped per rule, waivers applied, introduced marked, crashes contained."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from annexa import engine
+from annexa.collect.checkout import Checkout
+from annexa.facts import Facts
+from annexa.model import Location, Result, Status
+from annexa.report import RunInfo
+from annexa.rules.base import RuleContext
+from tests.support import TODAY, git_commit_all, make_checkout
+
+RAW = b"\x80\x04" + bytes(range(256))
+
+POLICY = """\
+id: POL-{id}
+title: Policy {id}
+version: "1"
+owner: CISO
+approved_by: CEO
+approved_on: 2026-06-01
+review_interval_months: 12
+statement: Weights are stored where access is controlled.
+controls: [{control}]
+requirements:
+  - rule: weights-in-lfs
+    severity: {severity}
+"""
+
+CONFIG = """\
+waivers:
+  - rule: weights-in-lfs
+    paths: ["models/waived.pt"]
+    justification: legacy export, removed in SEC-9
+    risk: low
+    requested_by: "@bob"
+    approved_by: "@alice"
+    ticket: SEC-9
+    expires: 2027-01-31
+  - rule: weights-in-lfs
+    paths: ["models/expired.pt"]
+    justification: old
+    risk: low
+    requested_by: "@bob"
+    approved_by: "@alice"
+    ticket: SEC-8
+    expires: 2026-01-31
+"""
+
+RUN = RunInfo("run-1", "2026-11-27T00:00:00+00:00", "local", "acme/x", "main", None, None)
+
+
+def setup(tmp_path: Path) -> engine.Inputs:
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "a.yml").write_text(POLICY.format(id="A", control="A.8.3", severity="high"))
+    (policies / "b.yml").write_text(POLICY.format(id="B", control="A.5.15", severity="critical"))
+    repo = tmp_path / "repo"
+    make_checkout(repo, {".annexa.yml": CONFIG, "models/waived.pt": RAW, "models/expired.pt": RAW, "a.py": "x\n"})
+    return engine.load_inputs(repo, policy_dirs=[policies])
+
+
+def test_requirements_of_two_policies_run_once_with_the_highest_severity(tmp_path: Path) -> None:
+    inputs = setup(tmp_path)
+    report = engine.run_check(inputs, Facts("local", Checkout(tmp_path / "repo")), RUN, TODAY)
+    lfs = {f.location.path: f for f in report.findings if f.rule == "weights-in-lfs" and f.location}
+    assert set(lfs) == {"models/waived.pt", "models/expired.pt"}
+    finding = lfs["models/expired.pt"]
+    assert (finding.status, finding.severity.value, finding.controls, finding.policies) == (
+        Status.FAIL, "critical", ("A.8.3", "A.5.15"), ("POL-A", "POL-B"),
+    )
+    assert finding.introduced is None
+    assert finding.remediation.startswith("Track the format")
+
+
+def test_valid_waiver_waives_and_expired_one_does_not(tmp_path: Path) -> None:
+    inputs = setup(tmp_path)
+    report = engine.run_check(inputs, Facts("local", Checkout(tmp_path / "repo")), RUN, TODAY)
+    by_path = {f.location.path: f for f in report.findings if f.rule == "weights-in-lfs" and f.location}
+    waived = by_path["models/waived.pt"]
+    assert waived.status is Status.WAIVED
+    assert waived.evidence["waiver"]["ticket"] == "SEC-9"
+    assert by_path["models/expired.pt"].status is Status.FAIL
+    assert report.verdict == "fail"
+    policy_a = report.policies[0]
+    assert (policy_a.id, policy_a.status, policy_a.requirements[0].status) == ("POL-A", Status.FAIL, Status.FAIL)
+    assert [(c.id, c.status) for c in report.controls] == [("A.5.15", Status.FAIL), ("A.8.3", Status.FAIL)]
+
+
+def test_fail_on_decides_the_verdict(tmp_path: Path) -> None:
+    inputs = setup(tmp_path)
+    strict = engine.run_check(inputs, Facts("local", Checkout(tmp_path / "repo")), RUN, TODAY)
+    assert strict.verdict == "fail"
+    from annexa.model import Severity
+
+    relaxed = engine.load_inputs(tmp_path / "repo", policy_dirs=[tmp_path / "policies"], fail_on=Severity.CRITICAL)
+    assert relaxed.config.fail_on is Severity.CRITICAL
+    assert [f.location for f in engine.run_check(relaxed, Facts("local", Checkout(tmp_path / "repo")), RUN,
+                                                  TODAY).blocking] == [Location("models/expired.pt")]
+
+
+def test_introduced_marks_only_what_the_change_adds(tmp_path: Path) -> None:
+    inputs = setup(tmp_path)
+    repo = tmp_path / "repo"
+    base = git_commit_all(repo, "base")
+    (repo / "models" / "new.pt").write_bytes(RAW)
+    checkout = Checkout(repo)
+    facts = Facts("local", checkout, change=checkout.diff(base))
+    report = engine.run_check(inputs, facts, RUN, TODAY)
+    introduced = {(f.rule, f.location.path if f.location else None): f.introduced for f in report.findings}
+    assert introduced == {("weights-in-lfs", "models/new.pt"): True}
+
+
+def test_a_crashing_rule_becomes_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(ctx: RuleContext) -> Iterable[Result]:
+        raise KeyError("boom")
+
+    monkeypatch.setattr(engine, "registry", lambda: {"weights-in-lfs": broken})
+    inputs = setup(tmp_path)
+    report = engine.run_check(inputs, Facts("local", Checkout(tmp_path / "repo")), RUN, TODAY)
+    [finding] = report.findings
+    assert (finding.status, finding.evidence["error"]) == (Status.UNKNOWN, "KeyError")
+    assert "could not be evaluated" in finding.message
+
+
+def test_fingerprint_survives_line_shifts_but_not_path_changes() -> None:
+    from annexa.model import fingerprint
+
+    assert fingerprint("r", Location("a.py", 3), "k") == fingerprint("r", Location("a.py", 30), "k")
+    assert fingerprint("r", Location("a.py", 3), "k") != fingerprint("r", Location("b.py", 3), "k")
+
+
+def test_unknown_rule_in_config_waiver_is_an_input_error(tmp_path: Path) -> None:
+    from annexa.errors import InputErrors
+
+    repo = tmp_path / "repo"
+    make_checkout(repo, {".annexa.yml": "waivers:\n  - rule: no-such-rule\nparams:\n  approvals-required: {mni: 1}\n"})
+    with pytest.raises(InputErrors) as caught:
+        engine.load_inputs(repo, policy_dirs=[])
+    assert [str(e) for e in caught.value.errors] == [
+        ".annexa.yml:2: waivers.0.rule: unknown rule id 'no-such-rule'",
+        ".annexa.yml:4: params.approvals-required.mni: rule approvals-required has no parameter 'mni'",
+    ]
