@@ -181,6 +181,6 @@ def console_main() -> None:
         sys.exit(main())
     try:
         sys.exit(main())
-    except Exception as exc:  # noqa: BLE001 - a user never sees a traceback; ANNEXA_DEBUG=1 shows it
+    except Exception as exc:
         print(f"annexa: internal error: {type(exc).__name__}: {exc} (set ANNEXA_DEBUG=1 for details)", file=sys.stderr)
         sys.exit(EXIT_USAGE)
