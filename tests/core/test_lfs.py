@@ -102,3 +102,14 @@ def test_symlink_out_of_checkout_is_unknown_not_followed(tmp_path: Path) -> None
 def test_git_commit_helper_returns_commit(tmp_path: Path) -> None:
     make_checkout(tmp_path, {"a": "1"})
     assert len(git_commit_all(tmp_path, "one")) == 40
+
+
+def test_five_gigabyte_weight_file_is_never_read_whole(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path, {"README.md": "x\n"})
+    with (tmp_path / "huge.safetensors").open("wb") as handle:
+        handle.truncate(5 * 2**30)  # sparse: costs nothing on disk, 5 GiB if read
+    [result] = run_rule("weights-in-lfs", Checkout(tmp_path))
+    assert (result.status, result.location, result.evidence["size"]) == (
+        Status.FAIL, Location("huge.safetensors"), 5 * 2**30,
+    )
+    assert checkout.root == tmp_path.resolve()
