@@ -1,0 +1,40 @@
+"""Renderers: a report as text, JSON, a PR comment (markdown), SARIF or GitLab Code Quality.
+
+Each renderer is a pure function of the report returning a string; none prints or writes a file.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+from annexa.render import codequality, json, markdown, sarif, text
+from annexa.report import Report
+
+_RENDERERS: dict[str, Callable[..., str]] = {
+    "text": text.render,
+    "json": json.render,
+    "markdown": markdown.render,
+    "sarif": sarif.render,
+    "codequality": codequality.render,
+}
+
+FORMATS = tuple(_RENDERERS)
+
+
+def render(report: Report, fmt: str, **options: Any) -> str:
+    """Render ``report`` in ``fmt`` (one of ``FORMATS``); ``options`` go to that renderer.
+
+    ``text`` takes ``width``; ``markdown`` takes ``max_chars`` and ``full_report_url``; the others take none.
+    An unknown format or option raises ``ValueError``.
+    """
+    renderer = _RENDERERS.get(fmt)
+    if renderer is None:
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    accepted = set(inspect.signature(renderer).parameters) - {"report"}
+    unexpected = sorted(set(options) - accepted)
+    if unexpected:
+        allowed = ", ".join(sorted(accepted)) or "none"
+        raise ValueError(f"format {fmt!r} does not take {', '.join(unexpected)} (options: {allowed})")
+    return renderer(report, **options)

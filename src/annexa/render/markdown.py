@@ -1,0 +1,177 @@
+"""The pull/merge request comment: verdict first, policies, failures (introduced vs existing), unknowns, waivers.
+
+The first line is always ``MARKER`` so a publisher can find and update its own comment. With ``max_chars``
+(GitHub allows 65,536 characters per comment) detail sections are dropped from the bottom up, then list items
+and policy rows, and the comment ends with how many findings were left out and where to read them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from annexa.model import Finding, Severity, Status
+from annexa.render import view
+from annexa.report import Report
+
+MARKER = "<!-- annexa:report -->"
+
+_BADGE = {
+    Status.PASS: "✅ pass",
+    Status.FAIL: "❌ fail",
+    Status.UNKNOWN: "❔ unknown",
+    Status.WAIVED: "⏸️ waived",
+    Status.NOT_APPLICABLE: "⚪ n/a",
+}
+
+_SEVERITY = {
+    Severity.CRITICAL: "🟥 critical",
+    Severity.HIGH: "🟧 high",
+    Severity.MEDIUM: "🟨 medium",
+    Severity.LOW: "🟦 low",
+    Severity.INFO: "⬜ info",
+}
+
+_ESCAPED = "\\`*_[]|~#"
+_MAX_BLOCKING = 10
+
+
+def escape(text: str) -> str:
+    """Inline-safe markdown: one line, HTML neutralised, markdown punctuation backslash-escaped."""
+    text = view.one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "".join("\\" + ch if ch in _ESCAPED else ch for ch in text)
+
+
+def code(text: str) -> str:
+    """A code span that survives backticks in ``text``; newlines collapsed, pipes escaped for tables."""
+    text = view.one_line(text).replace("|", "\\|")
+    fence = "`"
+    while fence in text:
+        fence += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+@dataclass
+class _Section:
+    """A heading, its rows (droppable one by one from the end) and how many findings its rows stand for."""
+
+    heading: list[str]
+    rows: list[str]
+    findings_per_row: list[int] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        return [*self.heading, *self.rows, ""] if self.rows else []
+
+
+def render(report: Report, max_chars: int | None = None, full_report_url: str | None = None) -> str:
+    """The comment body; never longer than ``max_chars`` when given."""
+    head = _head(report)
+    sections = [_policies(report), *(_group(report, g) for g in view.groups(report))]
+    full = _join(head, sections, None)
+    if max_chars is None or len(full) <= max_chars:
+        return full
+    return _truncate(head, sections, max_chars, full_report_url)
+
+
+def _head(report: Report) -> list[str]:
+    icon = "❌" if report.verdict == "fail" else "✅"
+    lines = [MARKER, f"## {icon} annexa: {escape(view.verdict_line(report))}", ""]
+    lines.append(f"{escape(view.counts_line(report))}  ")
+    lines.append(escape(view.run_line(report)))
+    lines.append("")
+    if report.blocking:
+        shown = sorted(report.blocking, key=view.finding_order)[:_MAX_BLOCKING]
+        more = len(report.blocking) - len(shown)
+        lines.append("**Blocking:** " + ", ".join(
+            f"{code(f.rule)} ({f.severity.value}) at {code(view.where(f))}" for f in shown
+        ) + (f" and {more} more" if more else ""))
+        lines.append("")
+    return lines
+
+
+def _policies(report: Report) -> _Section:
+    rows = [
+        f"| {escape(p.title)} ({code(p.id)}) | {escape(p.version)} | "
+        f"{escape(', '.join(view.policy_controls(p))) or '—'} | {_BADGE[p.status]} |"
+        for p in report.policies
+    ]
+    return _Section(
+        heading=["### Policies", "", "| Policy | Version | ISO 27001:2022 controls | Status |", "|---|---|---|---|"],
+        rows=rows,
+        findings_per_row=[0] * len(rows),
+    )
+
+
+def _group(report: Report, group: view.Group) -> _Section:
+    rows = [_item(report, group.key, f) for f in group.findings]
+    return _Section(
+        heading=[f"### {group.title} ({len(group.findings)})", ""],
+        rows=rows,
+        findings_per_row=[1] * len(rows),
+    )
+
+
+def _item(report: Report, key: str, f: Finding) -> str:
+    head = f"- {_SEVERITY[f.severity]} · {code(f.rule)} · {code(view.where(f))}: {escape(f.message)}"
+    if key == "unknown":
+        return f"{head}  \n  **Needed:** {escape(view.needs(f))}"
+    if key == "waived":
+        w = view.waiver(f)
+        return (f"{head}  \n  **Waiver** {code(w['ticket'])}, approved by {code(w['approved_by'])}, "
+                f"expires {escape(w['expires'])}: {escape(w['justification'])}")
+    return f"{head}  \n  **Fix:** {_trusted(view.short_fix(report, f))}"
+
+
+def _trusted(text: str) -> str:
+    """Catalog text (authored markdown, shipped with annexa): kept as markdown, raw HTML neutralised."""
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _join(head: list[str], sections: Sequence[_Section], footer: str | None) -> str:
+    lines = list(head)
+    for section in sections:
+        lines.extend(section.lines())
+    if footer:
+        lines.append(footer)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _footer(omitted_findings: int, omitted_policies: int, url: str | None) -> str:
+    parts = []
+    if omitted_findings:
+        parts.append(f"{omitted_findings} finding{'s' if omitted_findings != 1 else ''}")
+    if omitted_policies:
+        parts.append(f"{omitted_policies} polic{'ies' if omitted_policies != 1 else 'y'}")
+    left_out = " and ".join(parts) or "some details"
+    where = f"the full report: {url}" if url else "the job summary or the SARIF results (code scanning) for all of them"
+    return f"_{left_out} left out to fit the comment size limit; see {where}._"
+
+
+def _truncate(head: list[str], sections: list[_Section], max_chars: int, url: str | None) -> str:
+    """Drop whole detail sections bottom-up, then rows bottom-up (policy rows last); hard-cut as a last resort."""
+    sections = [_Section(list(s.heading), list(s.rows), list(s.findings_per_row)) for s in sections]
+    omitted = [0, 0]
+
+    def attempt() -> str:
+        return _join(head, sections, _footer(omitted[0], omitted[1], url))
+
+    def drop_row(section: _Section) -> None:
+        section.rows.pop()
+        weight = section.findings_per_row.pop()
+        omitted[0 if weight else 1] += weight or 1
+
+    while len(sections) > 2 and len(attempt()) > max_chars:
+        dropped = sections.pop()
+        omitted[0] += sum(dropped.findings_per_row)
+    for section in reversed(sections):
+        while section.rows and len(attempt()) > max_chars:
+            drop_row(section)
+    text = attempt()
+    if len(text) <= max_chars:
+        return text
+    footer = _footer(omitted[0], omitted[1], url)
+    budget = max_chars - len(footer) - 1
+    kept = _join(head, [], None)[: max(budget, 0)]
+    kept = kept[: kept.rfind("\n") + 1] if "\n" in kept else kept
+    return (kept + footer + "\n")[:max_chars]
