@@ -100,6 +100,14 @@ class PullRequest:
     reviews: tuple[Review, ...] = ()
     files_truncated: bool = False
     team_members: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    state: str = "open"
+    """open, closed or merged."""
+    fork: bool = False
+    """True when the head branch lives in another repository (a fork)."""
+    changed_files: int | None = None
+    """How many files the pull request changes (GitHub lists at most 3,000 of them)."""
+    team_reasons: Mapping[str, str] = field(default_factory=dict)
+    """Teams ("@org/slug") whose members could not be read, with what reading them needs."""
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,144 @@
-"""Rules of the pull request family."""
+"""Rules of the pull request family: what the pull request itself must carry (owner approvals)."""
 
 from __future__ import annotations
 
-from annexa.rules.base import RuleFn
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
-RULES: dict[str, RuleFn] = {}
+from annexa.facts import PullRequest, Review
+from annexa.model import Location, Result
+from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown
+
+T = TypeVar("T")
+
+_DECIDING = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
+
+
+def latest_reviews(reviews: Iterable[Review]) -> dict[str, Review]:
+    """The latest deciding review per reviewer (chronological input); comments do not override a decision and
+    dismissed reviews are dropped."""
+    latest: dict[str, Review] = {}
+    for review in reviews:
+        if review.state in _DECIDING:
+            latest[review.user.lower()] = review
+    return {user: review for user, review in latest.items() if review.state != "DISMISSED"}
+
+
+def _owner_via(login: str, owners: Iterable[str], pr: PullRequest) -> str | None:
+    """How ``login`` is a model owner ("@alice", "member of @acme/ml-model-owners"), or None."""
+    for owner in owners:
+        name = owner.lstrip("@")
+        if "/" not in name:
+            if name.lower() == login.lower():
+                return owner
+            continue
+        members = _lookup(pr.team_members, owner)
+        if members is not None and login.lower() in {m.lower() for m in members}:
+            return f"member of {owner}"
+    return None
+
+
+def _lookup(mapping: Mapping[str, T], key: str) -> T | None:
+    wanted = key.lstrip("@").lower()
+    for name, value in mapping.items():
+        if name.lstrip("@").lower() == wanted:
+            return value
+    return None
+
+
+def _require_current(ctx: RuleContext) -> bool:
+    setting = ctx.params.get("require_current_approval")
+    if setting is not None:
+        return bool(setting)
+    return any(req.rule == "stale-approvals-dismissed" for p in ctx.facts.policies for req in p.requirements)
+
+
+def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
+    """Weight changes in a pull request need a model owner's approval of its current head."""
+    pr = ctx.facts.pull_request
+    change = ctx.facts.change
+    if pr is None or change is None:
+        yield unknown(
+            "Whether a model owner approved the weight changes needs a pull request",
+            ctx.facts.pull_request_reason,
+        )
+        return
+    weights = sorted(
+        path
+        for path, fc in change.files.items()
+        if ctx.in_class(path, "weights") or (fc.previous_path and ctx.in_class(fc.previous_path, "weights"))
+    )
+    if not weights:
+        if change.truncated:
+            yield unknown(
+                f"GitHub lists only the first {len(change.files)} changed files of PR #{pr.number}; "
+                "weight files may be among the rest",
+                "a pull request small enough for GitHub to list every file (at most 3,000)",
+            )
+            return
+        yield not_applicable(f"PR #{pr.number} changes no model weight files")
+        return
+    role = str(ctx.params.get("owners_role") or "models")
+    owners = ctx.config.owners_of(role)
+    location = Location(weights[0])
+    evidence = {"pull_request": pr.number, "weight_files": weights[:20], "owners": list(owners)}
+    if not owners:
+        yield unknown(
+            f"PR #{pr.number} changes {len(weights)} weight file(s) but no {role} owners are configured",
+            f"owners.{role} in .annexa.yml (users like @alice or teams like @org/ml-model-owners)",
+            location,
+            **evidence,
+        )
+        return
+    current_only = _require_current(ctx)
+    approvals = [
+        r for r in latest_reviews(pr.reviews).values()
+        if r.state == "APPROVED" and r.user.lower() != pr.author.lower()
+    ]
+    stale = [r.user for r in approvals if current_only and r.commit_id != pr.head_sha]
+    counted = [r for r in approvals if r.user not in stale]
+    for review in counted:
+        via = _owner_via(review.user, owners, pr)
+        if via is not None:
+            yield passed(
+                f"Model owner @{review.user} ({via}) approved the weight changes of PR #{pr.number}",
+                location,
+                approver=review.user,
+                via=via,
+                commit=review.commit_id,
+                **evidence,
+            )
+            return
+    others = [r.user for r in counted]
+    unreadable = {
+        team: _lookup(pr.team_reasons, team) or f"the members of {team} (not collected)"
+        for team in owners
+        if "/" in team and _lookup(pr.team_members, team) is None
+    }
+    if others and unreadable:
+        team, reason = next(iter(unreadable.items()))
+        yield unknown(
+            f"PR #{pr.number}: could not tell whether approver(s) {', '.join('@' + u for u in others)} "
+            f"belong to {team}",
+            reason,
+            location,
+            approvers=others,
+            **evidence,
+        )
+        return
+    detail = "no approval"
+    if others:
+        detail = "approvals only from non-owners " + ", ".join("@" + u for u in others)
+    if stale:
+        detail += "; approvals before the last push do not count: " + ", ".join("@" + u for u in stale)
+    yield failed(
+        f"PR #{pr.number} changes {len(weights)} model weight file(s) with {detail}",
+        location,
+        key=f"pr-{pr.number}",
+        approvers=others,
+        stale_approvals=stale,
+        **evidence,
+    )
+
+
+RULES: dict[str, RuleFn] = {"weights-owner-approved": check_weights_owner_approved}
