@@ -442,6 +442,8 @@ class SettingsCollector:
     def __init__(self, client: GitHubClient, full_name: str) -> None:
         self.client = client
         self.full_name = full_name
+        self.archived = False
+        """Set by ``collect``: the repository is archived (read-only)."""
 
     def collect(self, branch_patterns: Sequence[str] = (), extra_branches: Sequence[str] = ()) -> RepoSettings:
         """Settings for the default branch, ``extra_branches`` and every branch matching ``branch_patterns``."""
@@ -452,6 +454,7 @@ class SettingsCollector:
         except Unavailable as exc:
             return self._nothing(exc.reason)
         raw: dict[str, Any] = repo.raw_data
+        self.archived = bool(raw.get("archived"))
         default = raw.get("default_branch")
         names = [default] if default else []
         names += [b for b in extra_branches if b and b not in names]
@@ -718,8 +721,8 @@ class PullCollector:
         self.client = client
         self.full_name = full_name
 
-    def collect(self, number: int, teams: Sequence[str] = ()) -> PullFacts:
-        """The pull request's facts; ``teams`` ("@org/slug") are resolved to their members."""
+    def collect(self, number: int) -> PullFacts:
+        """The pull request's facts (team members are read separately, only when needed)."""
         try:
             repo = self.client.gh.get_repo(self.full_name, lazy=True)
             pull: GhPull = self.client.call(lambda: repo.get_pull(number))
@@ -758,7 +761,6 @@ class PullCollector:
             for r in reviews_raw
             if r.get("state") != "PENDING" and r.get("user")
         )
-        members, reasons = self._teams(teams)
         pr = PullRequest(
             number=number,
             author=str((raw.get("user") or {}).get("login", "")),
@@ -767,11 +769,9 @@ class PullCollector:
             head_ref=str(head.get("ref", "")),
             reviews=reviews,
             files_truncated=truncated,
-            team_members=members,
             state=state,
             fork=fork,
             changed_files=total,
-            team_reasons=reasons,
         )
         change = ChangeSet(
             base=str(base.get("sha") or base.get("ref", "")),
@@ -780,7 +780,8 @@ class PullCollector:
         )
         return PullFacts(pr, change, fork=fork, state=state)
 
-    def _teams(self, teams: Sequence[str]) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+    def team_members(self, teams: Sequence[str]) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+        """Members of each team ("@org/slug"), and for each unreadable team what reading it needs."""
         members: dict[str, tuple[str, ...]] = {}
         reasons: dict[str, str] = {}
         for team in teams:
