@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from annexa.model import Status
+from annexa.model import Location, Status
 from annexa.render import FORMATS, render
 from annexa.render.markdown import MARKER
 from annexa.report import Report
@@ -191,10 +192,6 @@ def test_codequality_issues(report: Report, index: int, check: str, severity: st
 
 
 def test_codequality_paths_drop_leading_dot_slash(report: Report) -> None:
-    from dataclasses import replace
-
-    from annexa.model import Location
-
     moved = replace(report.findings[0], location=Location("./src/train.py", 12))
     issues = json.loads(render(replace(report, findings=(moved,)), "codequality"))
     assert issues[0]["location"] == {"path": "src/train.py", "lines": {"begin": 12}}
@@ -233,8 +230,6 @@ def test_markdown_does_not_list_passing_findings(report: Report) -> None:
 
 
 def test_markdown_without_base_has_one_failures_section(report: Report) -> None:
-    from dataclasses import replace
-
     local = replace(report, run=replace(report.run, pull_request=None, base=None, ref="refs/heads/main"))
     headings = [line for line in render(local, "markdown").splitlines() if line.startswith("###")]
     assert headings[:2] == ["### Policies", "### Failures (6)"]
@@ -292,3 +287,14 @@ def test_text_is_plain_and_groups_by_status(report: Report) -> None:
     assert order == sorted(order)
     assert HOSTILE in txt  # terminals get the message verbatim, brackets not taken as rich markup
     assert max(len(line) for line in txt.splitlines()) <= 100
+
+
+@pytest.mark.parametrize(
+    ("fmt", "shown"),
+    [("text", ["\\u001b[2J", "\\u202eevil"]), ("markdown", ["\\\\u001b\\[2J", "\\\\u202eevil"])],
+)
+def test_control_characters_are_shown_not_sent(report: Report, fmt: str, shown: list[str]) -> None:
+    nasty = replace(report.findings[3], message="pinned\x1b[2J? \u202eevil", location=Location("a\x1b]0;x\x07.yml", 2))
+    out = render(replace(report, findings=(nasty,)), fmt)
+    assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert all(text in out for text in shown)

@@ -8,7 +8,7 @@ and policy rows, and the comment ends with how many findings were left out and w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from annexa.model import Finding, Severity, Status
 from annexa.render import view
@@ -54,14 +54,27 @@ def code(text: str) -> str:
 
 @dataclass
 class _Section:
-    """A heading, its rows (droppable one by one from the end) and how many findings its rows stand for."""
+    """A heading, its rows (droppable one by one from the end) and how many findings each row stands for."""
 
     heading: list[str]
     rows: list[str]
-    findings_per_row: list[int] = field(default_factory=list)
+    findings_per_row: list[int]
+    row_chars: int = 0
+
+    def __post_init__(self) -> None:
+        self.row_chars = sum(len(row) + 1 for row in self.rows)
 
     def lines(self) -> list[str]:
         return [*self.heading, *self.rows, ""] if self.rows else []
+
+    def size(self) -> int:
+        """Characters this section adds to the comment, newlines included."""
+        return sum(len(line) + 1 for line in self.heading) + self.row_chars + 1 if self.rows else 0
+
+    def pop(self) -> int:
+        """Drop the last row; returns how many findings it stood for."""
+        self.row_chars -= len(self.rows.pop()) + 1
+        return self.findings_per_row.pop()
 
 
 def render(report: Report, max_chars: int | None = None, full_report_url: str | None = None) -> str:
@@ -149,28 +162,32 @@ def _footer(omitted_findings: int, omitted_policies: int, url: str | None) -> st
 
 
 def _truncate(head: list[str], sections: list[_Section], max_chars: int, url: str | None) -> str:
-    """Drop whole detail sections bottom-up, then rows bottom-up (policy rows last); hard-cut as a last resort."""
+    """Drop whole detail sections bottom-up, then rows bottom-up (policy rows last); hard-cut as a last resort.
+
+    Sizes are kept as running sums, so this is linear in the number of rows.
+    """
     sections = [_Section(list(s.heading), list(s.rows), list(s.findings_per_row)) for s in sections]
+    head_size = sum(len(line) + 1 for line in head)
+    body = sum(s.size() for s in sections)
     omitted = [0, 0]
 
-    def attempt() -> str:
-        return _join(head, sections, _footer(omitted[0], omitted[1], url))
+    def fits() -> bool:
+        return head_size + body + len(_footer(omitted[0], omitted[1], url)) + 1 <= max_chars
 
-    def drop_row(section: _Section) -> None:
-        section.rows.pop()
-        weight = section.findings_per_row.pop()
-        omitted[0 if weight else 1] += weight or 1
-
-    while len(sections) > 2 and len(attempt()) > max_chars:
+    while len(sections) > 2 and not fits():
         dropped = sections.pop()
+        body -= dropped.size()
         omitted[0] += sum(dropped.findings_per_row)
     for section in reversed(sections):
-        while section.rows and len(attempt()) > max_chars:
-            drop_row(section)
-    text = attempt()
+        while section.rows and not fits():
+            body -= section.size()
+            weight = section.pop()
+            body += section.size()
+            omitted[0 if weight else 1] += weight or 1
+    footer = _footer(omitted[0], omitted[1], url)
+    text = _join(head, sections, footer)
     if len(text) <= max_chars:
         return text
-    footer = _footer(omitted[0], omitted[1], url)
     budget = max_chars - len(footer) - 1
     kept = _join(head, [], None)[: max(budget, 0)]
     kept = kept[: kept.rfind("\n") + 1] if "\n" in kept else kept

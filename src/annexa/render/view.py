@@ -7,6 +7,7 @@ fields listed in ``WAIVER_FIELDS`` are ever shown.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -155,5 +156,8 @@ def waiver(f: Finding) -> dict[str, str]:
 
 
 def one_line(text: str) -> str:
-    """Collapse all whitespace (newlines included) to single spaces."""
-    return " ".join(text.split())
+    """Collapse whitespace (newlines included) to single spaces and show control and format characters
+    (ANSI escapes, bidi overrides) as ``\\uXXXX`` so they can't act on a terminal or hide text."""
+    return "".join(
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in " ".join(text.split())
+    )
