@@ -298,3 +298,9 @@ def test_control_characters_are_shown_not_sent(report: Report, fmt: str, shown: 
     out = render(replace(report, findings=(nasty,)), fmt)
     assert "\x1b" not in out and "\u202e" not in out and "\x07" not in out
     assert all(text in out for text in shown)
+
+
+def test_markdown_never_mentions_anyone(report: Report) -> None:
+    owned = replace(report.findings[3], message="models/** is not owned by @acme/ml-owners; ask @bob or t@example.com")
+    md = render(replace(report, findings=(owned,)), "markdown")
+    assert "is not owned by `@acme/ml-owners`; ask `@bob` or t@example.com" in md

@@ -7,6 +7,7 @@ and policy rows, and the comment ends with how many findings were left out and w
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,12 +34,20 @@ _SEVERITY = {
 }
 
 _ESCAPED = "\\`*_[]|~#"
-_MAX_BLOCKING = 10
 
 
 def escape(text: str) -> str:
-    """Inline-safe markdown: one line, HTML neutralised, markdown punctuation backslash-escaped."""
-    text = view.one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Inline-safe markdown: one line, HTML neutralised, markdown punctuation backslash-escaped, and
+    ``@user`` / ``@org/team`` handles put in code spans so the comment never notifies anyone."""
+    parts = _HANDLE.split(view.one_line(text))
+    return "".join(code(part) if i % 2 else _escape_plain(part) for i, part in enumerate(parts))
+
+
+_HANDLE = re.compile(r"(?<![\w`@])(@[A-Za-z0-9][A-Za-z0-9-]*(?:/[A-Za-z0-9][\w.-]*)?)")
+
+
+def _escape_plain(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return "".join("\\" + ch if ch in _ESCAPED else ch for ch in text)
 
 
@@ -93,9 +102,8 @@ def _head(report: Report) -> list[str]:
     lines.append(f"{escape(view.counts_line(report))}  ")
     lines.append(escape(view.run_line(report)))
     lines.append("")
-    if report.blocking:
-        shown = sorted(report.blocking, key=view.finding_order)[:_MAX_BLOCKING]
-        more = len(report.blocking) - len(shown)
+    shown, more = view.blocking(report)
+    if shown:
         lines.append("**Blocking:** " + ", ".join(
             f"{code(f.rule)} ({f.severity.value}) at {code(view.where(f))}" for f in shown
         ) + (f" and {more} more" if more else ""))

@@ -53,6 +53,10 @@ def render(report: Report, width: int = 100) -> str:
     console.print(Text(f"annexa  {view.verdict_line(report)}"))
     console.print(Text(view.run_line(report)))
     console.print(Text(view.counts_line(report)))
+    shown, more = view.blocking(report)
+    if shown:
+        named = ", ".join(f"{f.rule} at {view.where(f)}" for f in shown)
+        console.print(Text(view.one_line(f"blocking: {named}" + (f" and {more} more" if more else ""))))
     if report.policies:
         console.print()
         console.print(_policies(report))

@@ -80,6 +80,15 @@ def verdict_line(report: Report) -> str:
     return "PASS: no failures"
 
 
+def blocking(report: Report) -> tuple[list[Finding], int]:
+    """The blocking failures to name (most severe first, at most ``MAX_BLOCKING``) and how many more there are."""
+    ordered = sorted(report.blocking, key=finding_order)
+    return ordered[:MAX_BLOCKING], max(len(ordered) - MAX_BLOCKING, 0)
+
+
+MAX_BLOCKING = 10
+
+
 def counts_line(report: Report) -> str:
     """Count per status, in a fixed order, zeros left out."""
     summary = report.summary
