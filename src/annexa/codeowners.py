@@ -10,7 +10,8 @@ section; every section is evaluated on its own (last match within it), so one pa
 Patterns follow Ruby ``File.fnmatch`` with ``FNM_PATHNAME | FNM_DOTMATCH`` after GitLab's normalisation:
 no leading ``/`` means ``/**/`` in front, a trailing ``/`` means ``**/*`` behind, and ``*`` alone is everything.
 
-Matching works segment by segment with a linear wildcard matcher, so no pattern can make it backtrack without end.
+Simple patterns match as regular expressions; a pattern with many wildcards is matched segment by segment with a
+linear wildcard matcher instead, so no CODEOWNERS line can make matching backtrack without end.
 """
 
 from __future__ import annotations
@@ -73,14 +74,18 @@ class Pattern:
 
     segments: tuple[str, ...]
     tail: str
+    regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    """The same pattern as a regular expression, when it is simple enough that one cannot backtrack for long."""
 
     @property
     def catch_all(self) -> bool:
         """True when the pattern matches every file."""
-        return (self.segments == ("**", "*") and self.tail != "below") or (self.segments == () and self.tail == "below")
+        return (self.segments == ("**", "*") and self.tail == "exact") or (self.segments == () and self.tail == "below")
 
     def matches(self, path: str) -> bool:
         """True when the repository-relative ``path`` is matched."""
+        if self.regex is not None:
+            return self.regex.match(path) is not None
         parts = path.split("/")
         reach = {0}
         for seg in self.segments:
@@ -151,10 +156,11 @@ class CodeOwners:
         """
         found: list[OwnerMatch] = []
         for name, entries in self._by_section:
-            matching = [e for e in reversed(entries) if e.compiled.matches(path)]
-            if not matching or any(e.exclusion for e in matching):
+            last = next((e for e in reversed(entries) if e.compiled.matches(path)), None)
+            if last is None or last.exclusion:
                 continue
-            last = matching[0]
+            if any(e.exclusion and e.compiled.matches(path) for e in entries):
+                continue
             optional = all(e.optional for e in entries) if self.platform == GITLAB else False
             found.append(OwnerMatch(last.owners, last.line, name, last.pattern, optional, last.approvals))
         return tuple(found)
@@ -286,8 +292,8 @@ def compile_github(pattern: str) -> Pattern:
     if len(segs) > 1 and segs[-1] == "":
         segs[-1] = "**"
     if segs and segs[-1] == "**":
-        return Pattern(tuple(segs[:-1]), "below")
-    return Pattern(tuple(segs), "exact" if segs and segs[-1] == "*" else "or_below")
+        return _pattern(tuple(segs[:-1]), "below")
+    return _pattern(tuple(segs), "exact" if segs and segs[-1] == "*" else "or_below")
 
 
 def compile_gitlab(pattern: str) -> Pattern:
@@ -303,7 +309,49 @@ def compile_gitlab(pattern: str) -> Pattern:
     segs = pattern[1:].split("/")
     if segs[-1] == "**":
         segs[-1] = "*"
-    return Pattern(tuple(segs), "exact")
+    return _pattern(tuple(segs), "exact")
+
+
+_MAX_REGEX_STARS = 2
+"""More ``*`` than this in one segment, or more ``**`` segments, and matching uses the linear segment matcher."""
+
+
+def _pattern(segments: tuple[str, ...], tail: str) -> Pattern:
+    """A ``Pattern`` with its regular expression when that is safe from runaway backtracking."""
+    globstars = segments.count("**")
+    stars = max((sum(t == "*" for t in _tokens(s)) for s in segments if s != "**"), default=0)
+    if globstars > _MAX_REGEX_STARS or stars > _MAX_REGEX_STARS:
+        return Pattern(segments, tail)
+    out = "".join("(?:[^/]+/)*" if seg == "**" else _segment_regex(seg) + "/" for seg in segments)
+    if segments and segments[-1] != "**":
+        out = out[:-1]
+    if tail == "exact":
+        out += r"\Z"
+    elif tail == "or_below":
+        out += r"(?:/.*)?\Z"
+    else:
+        out += ".+" if not out or out.endswith("/") else "/.+"
+    return Pattern(segments, tail, re.compile(out, re.DOTALL))
+
+
+def _segment_regex(segment: str) -> str:
+    """One segment glob as a regular expression that never crosses ``/``."""
+    out: list[str] = []
+    for token in _tokens(segment):
+        if isinstance(token, _Class):
+            ranges = "".join(re.escape(lo) if lo == hi else f"{re.escape(lo)}-{re.escape(hi)}"
+                             for lo, hi in token.ranges if lo <= hi)
+            if not ranges:
+                out.append("[^/]" if token.negate else "(?!)")
+            else:
+                out.append(f"[^/{ranges}]" if token.negate else f"(?!/)[{ranges}]")
+        elif token == "*":
+            out.append("[^/]*")
+        elif token == "?":
+            out.append("[^/]")
+        else:
+            out.append(re.escape(token[1]))
+    return "".join(out)
 
 
 def valid_owner(owner: str, platform: str) -> bool:
@@ -420,13 +468,15 @@ def _parse_gitlab(text: str) -> CodeOwners:
         if exclusion:
             pattern = pattern[1:]
         bad = [o for o in owners if not valid_owner(o, GITLAB)]
-        owners = tuple(o for o in owners if o not in bad)
         if bad:
             errors.append(Problem(number, "invalid-owner", "not a GitLab owner (@user, @group/subgroup, @@role or "
                                   f"email): {', '.join(_snippet(b) for b in bad[:5])}", snippet))
-        if not owners and current is not None:
+        if owners:
+            # GitLab falls back to the section's default owners only when the line names none at all
+            owners = tuple(o for o in owners if o not in bad)
+        elif current is not None:
             owners = current.default_owners
-        if not owners and not exclusion:
+        if not owners and not bad and not exclusion:
             errors.append(Problem(number, "missing-owner", "no owners, and the section has no default owners",
                                   snippet))
         if not pattern:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,11 @@ from tests.support import make_checkout
     ],
 )
 def test_github_patterns(pattern: str, path: str, matches: bool) -> None:
-    assert compile_github(pattern.replace("\\ ", " ")).matches(path) is matches
+    compiled = compile_github(pattern.replace("\\ ", " "))
+    assert compiled.regex is not None
+    assert compiled.matches(path) is matches
+    # the linear segment matcher, used for patterns with many wildcards, agrees
+    assert replace(compiled, regex=None).matches(path) is matches
 
 
 @pytest.mark.parametrize(
@@ -85,18 +90,29 @@ def test_github_patterns(pattern: str, path: str, matches: bool) -> None:
         ("file[0-9].txt", "file7.txt", True),
         ("file[0-9].txt", "filex.txt", False),
         ("\\#file_with_pound.rb", "#file_with_pound.rb", True),
+        # a class never matches the folder separator, even through a range that spans it
+        ("/a[!-0]b", "a.b", True),
+        ("/a[!-0]b", "a/b", False),
         ("path with spaces/", "path with spaces/x", True),
     ],
 )
 def test_gitlab_patterns(pattern: str, path: str, matches: bool) -> None:
-    assert compile_gitlab(pattern).matches(path) is matches
+    compiled = compile_gitlab(pattern)
+    assert compiled.regex is not None
+    assert compiled.matches(path) is matches
+    assert replace(compiled, regex=None).matches(path) is matches
 
 
 def test_pathological_pattern_is_matched_without_backtracking() -> None:
     pattern = "*a" * 60 + "b"
     name = "a" * 250
+    assert compile_github(pattern).regex is None
     assert compile_github(pattern).matches(name) is False
     assert compile_gitlab(pattern).matches("x/" + name + "b") is True
+    deep = compile_github("/a/**/b/**/c/**/d/**/e")
+    assert deep.regex is None
+    assert deep.matches("a/" + "x/" * 40 + "b/c/d/y/e/f") is True
+    assert deep.matches("a/" + "x/" * 40 + "b/c/d/y/f") is False
 
 
 GITHUB_FILE = """\
@@ -202,6 +218,12 @@ def test_gitlab_default_owner_line_is_used_when_entry_has_none() -> None:
     parsed = parse("[S] @team\n/a/\n/a/b/ @other\n", GITLAB)
     assert parsed.owners_of("a/x") == (OwnerMatch(("@team",), 2, "S", "/a/"),)
     assert parsed.owners_of("a/b/x") == (OwnerMatch(("@other",), 3, "S", "/a/b/"),)
+
+
+def test_gitlab_line_with_only_bad_owners_does_not_fall_back_to_the_defaults() -> None:
+    parsed = parse("[S] @team\n/a/ team\n", GITLAB)
+    assert [(p.line, p.kind) for p in parsed.errors] == [(2, "invalid-owner")]
+    assert parsed.owners_of("a/x") == (OwnerMatch((), 2, "S", "/a/"),)
 
 
 def test_gitlab_duplicate_pattern_in_a_section_keeps_the_last_entry_at_the_first_place() -> None:
