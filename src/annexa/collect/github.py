@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
-from github import Auth, Github, GithubException
-from github.PullRequest import PullRequest as GhPull
 from github.Repository import Repository
 
 from annexa.facts import BranchProtection, ChangeSet, FileChange, PullRequest, RepoSettings, Review, Setting
 from annexa.paths import match_any
+from github import Auth, Github, GithubException
 
 T = TypeVar("T")
 
@@ -390,7 +389,8 @@ def _merge(field_name: str, views: Sequence[_View], gap: str | None, not_enforce
         return Setting(True, source, bypass=_common_bypass(enforcing), not_enforced=not_enforced)
     if gap or not stating:
         return _unknown(gap or "branch protection", not_enforced)
-    return Setting(False, stating[0].source, bypass=stating[0].bypass, not_enforced=not_enforced)
+    source = stating[0].source if len(views) == 1 else "none of: " + ", ".join(v.source for v in views)
+    return Setting(False, source, bypass=stating[0].bypass, not_enforced=not_enforced)
 
 
 def _unknown(reason: str, not_enforced: tuple[str, ...]) -> Setting[Any]:
@@ -724,8 +724,7 @@ class PullCollector:
     def collect(self, number: int) -> PullFacts:
         """The pull request's facts (team members are read separately, only when needed)."""
         try:
-            repo = self.client.gh.get_repo(self.full_name, lazy=True)
-            pull: GhPull = self.client.call(lambda: repo.get_pull(number))
+            raw: dict[str, Any] = self.client.get_json(f"/repos/{self.full_name}/pulls/{number}")
         except GithubException as exc:
             if exc.status == 404:
                 return PullFacts(None, None, f"pull request #{number} was not found (deleted, or no access)",
@@ -733,7 +732,6 @@ class PullCollector:
             return PullFacts(None, None, describe_error(exc, f"pull request #{number}"), state="unreadable")
         except Unavailable as exc:
             return PullFacts(None, None, exc.reason, state="unreadable")
-        raw: dict[str, Any] = pull.raw_data
         head = raw.get("head") or {}
         base = raw.get("base") or {}
         head_repo = (head.get("repo") or {}).get("full_name")
