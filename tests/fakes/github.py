@@ -18,6 +18,7 @@ import gzip
 import hashlib
 import itertools
 import json
+import os
 import re
 import threading
 import time
@@ -25,6 +26,7 @@ import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import graphql
@@ -35,6 +37,8 @@ TOKEN_KINDS = ("admin", "github_token", "read", "fork_readonly")
 INTEGRATION_DENIED = "Resource not accessible by integration"
 CREATED_AT = "2026-11-20T09:00:00Z"
 API_PREFIX = "/api/v3"
+OCTOKIT_CACHE = Path(os.environ.get("ANNEXA_OCTOKIT_CACHE") or Path(__file__).parent.parent / ".cache" / "octokit")
+"""Where ``fetch_specs.sh`` unpacks @octokit/openapi, @octokit/graphql-schema and @octokit/webhooks-examples."""
 GRAPHQL_PATH = "/api/graphql"
 
 
@@ -410,6 +414,42 @@ class FakeGitHub:
         """The next ``n`` requests wait ``seconds`` before answering (to provoke client timeouts)."""
         with self._lock:
             self._faults.append(_Fault(n, "stall", seconds=seconds, path_contains=path_contains))
+
+    # ------------------------------------------------------------------ webhook events
+
+    def event_payload(self, full_name: str, number: int, action: str = "opened", event: str = "pull_request",
+                      index: int = 0) -> dict[str, Any]:
+        """A real @octokit/webhooks-examples payload rewritten to describe pull request ``number`` of this fake.
+
+        URLs point at this fake; number, refs, SHAs, users, draft/state and the repository match the stored state.
+        For ``pull_request_review`` the review is the pull request's latest stored review.
+        """
+        example = load_webhook_example(action, event=event, index=index)
+        with self._lock:
+            repo = self._repo(full_name)
+            pull = self._pull(repo, number)
+            text = json.dumps(example)
+            old_name = example["repository"]["full_name"]
+            text = text.replace(f"https://api.github.com/repos/{old_name}", self._url(f"/repos/{repo.full_name}"))
+            text = text.replace(f"https://github.com/{old_name}", self._html(f"/{repo.full_name}"))
+            text = text.replace("https://api.github.com", self.origin + API_PREFIX)
+            text = text.replace("https://github.com", self.origin)
+            payload: dict[str, Any] = json.loads(text)
+            payload["repository"].update(self._repo_json(repo, self._admin_view(), full=False))
+            payload["repository"].pop("permissions", None)
+            pr = payload["pull_request"]
+            pr.update(self._pull_json(repo, pull))
+            if event == "pull_request":
+                payload["number"] = number
+                if action == "synchronize":
+                    payload["after"] = pull["head_sha"]
+            if event == "pull_request_review" and pull["reviews"]:
+                latest = pull["reviews"][-1]
+                review = self._review_json(repo, pull, latest)
+                payload["review"].update(review)
+                payload["review"]["state"] = latest["state"].lower()
+            payload["sender"] = self._user_json(pull["user"])
+            return payload
 
     # ------------------------------------------------------------------ inspection
 
@@ -898,6 +938,14 @@ class FakeGitHub:
         if self.latency:
             time.sleep(self.latency)
         try:
+            if is_graphql:
+                if method != "POST":
+                    raise _not_found()
+                route_name = "POST /graphql"
+            elif path.startswith(API_PREFIX):
+                route_name, handler, params = self._match(method, api_path)
+            else:
+                raise _not_found()
             fault = self._take_fault(api_path)
             if fault is not None and fault.kind == "stall":
                 time.sleep(fault.seconds)
@@ -909,14 +957,8 @@ class FakeGitHub:
                 if tok is not None:
                     out_headers.update(self._rate_headers(tok, resource, count=False))
                 if is_graphql:
-                    if method != "POST":
-                        raise _not_found()
-                    route_name = "POST /graphql"
                     status, payload, extra = self._graphql(tok, body)
                 else:
-                    if not path.startswith(API_PREFIX):
-                        raise _not_found()
-                    route_name, handler, params = self._match(method, api_path)
                     status, payload, extra = handler(tok=tok, query=query, body=body, path=api_path, **params)
                 out_headers.update(extra)
                 etag = None
@@ -1004,7 +1046,10 @@ class FakeGitHub:
         for route_method, regex, template, handler in self._routes:
             match = regex.match(api_path)
             if match is not None and route_method == method:
-                return f"{method} {template}", handler, match.groupdict()
+                params = match.groupdict()
+                if "path" in params:
+                    params["file_path"] = params.pop("path")
+                return f"{method} {template}", handler, params
         raise _not_found()
 
     # ------------------------------------------------------------------ access checks
@@ -1426,13 +1471,13 @@ class FakeGitHub:
             raise _not_found()
         return 200, {"errors": copy.deepcopy(r.codeowners_errors)}, {}
 
-    def _h_contents(self, tok: _Token | None, owner: str, repo: str, path: str, query: dict[str, list[str]],
-                    **_: Any) -> tuple[int, Any, dict[str, str]]:
+    def _h_contents(self, tok: _Token | None, owner: str, repo: str, file_path: str,
+                    query: dict[str, list[str]], **_: Any) -> tuple[int, Any, dict[str, str]]:
         r = self._visible_repo(owner, repo, tok)
         if r.empty:
             raise _HTTPError(404, "This repository is empty.")
         ref = (query.get("ref") or [r.default_branch])[-1]
-        file_path = path.split("/contents/", 1)[1].strip("/")
+        file_path = file_path.strip("/")
         content = r.files.get((ref, file_path))
         if content is None:
             raise _not_found()
@@ -1478,6 +1523,22 @@ class FakeGitHub:
 
     def _gql_repository(self, owner: str, name: str) -> _Repo | None:
         return self._repos.get(f"{owner}/{name}".lower())
+
+
+def load_webhook_example(action: str = "opened", event: str = "pull_request", index: int = 0) -> dict[str, Any]:
+    """The ``index``-th real ``event`` payload with this ``action`` from @octokit/webhooks-examples (MIT).
+
+    Needs ``tests/fakes/fetch_specs.sh`` to have run; raises FileNotFoundError saying so otherwise.
+    """
+    path = OCTOKIT_CACHE / "webhooks-examples" / "api.github.com" / "index.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing: run tests/fakes/fetch_specs.sh")
+    events = json.loads(path.read_text(encoding="utf-8"))
+    examples = [e for group in events if group["name"] == event for e in group["examples"]
+                if e.get("action") == action]
+    if len(examples) <= index:
+        raise LookupError(f"no {event}.{action} example number {index} in @octokit/webhooks-examples")
+    return copy.deepcopy(examples[index])
 
 
 class _GQLQueryRoot:
