@@ -391,7 +391,7 @@ def check_onnx(s: Stream, member: str) -> tuple[list[Issue], bool]:
             proto.issues.append(
                 _issue(
                     Kind.CUSTOM_OP,
-                    f"operator {op_type!r} of custom domain {domain!r} needs a native custom-op library",
+                    f"operator {domain}.{op_type} is in custom domain {domain!r}: it needs a native custom-op library",
                     member,
                     offset,
                     f"{domain}.{op_type}",
@@ -406,26 +406,26 @@ def check_onnx(s: Stream, member: str) -> tuple[list[Issue], bool]:
 def check_keras_config(config: object, member: str, allowed_modules: frozenset[str]) -> list[Issue]:
     """Lambda layers and references to modules outside Keras in a Keras model config."""
     issues: list[Issue] = []
-    todo: list[tuple[object, int]] = [(config, 0)]
+    todo: list[tuple[object, int, bool]] = [(config, 0, False)]
     while todo:
-        item, depth = todo.pop()
+        item, depth, in_lambda = todo.pop()
         if depth > 256:
             issues.append(_issue(Kind.LIMIT, "Keras config nested more than 256 levels", member))
             break
         if isinstance(item, list):
-            todo.extend((v, depth + 1) for v in item)
+            todo.extend((v, depth + 1, in_lambda) for v in item)
             continue
         if not isinstance(item, dict):
             continue
-        todo.extend((v, depth + 1) for v in item.values())
         cls = item.get("class_name")
+        lambda_layer = cls == "Lambda" or (cls == "__lambda__" and not in_lambda)
+        todo.extend((v, depth + 1, in_lambda or lambda_layer) for v in item.values())
         inner = item.get("config")
         layer = inner.get("name") if isinstance(inner, dict) else None
-        if cls in ("Lambda", "__lambda__"):
-            label = f"Lambda layer {layer!r}" if isinstance(layer, str) else "Lambda layer"
-            issues.append(
-                _issue(Kind.LAMBDA_LAYER, f"{label} runs serialized Python code", member, name="keras.layers.Lambda")
-            )
+        if lambda_layer:
+            label = f"Lambda layer {layer!r}" if isinstance(layer, str) else "Lambda function"
+            message = f"{label} (keras.layers.Lambda) runs serialized Python code"
+            issues.append(_issue(Kind.LAMBDA_LAYER, message, member, name="keras.layers.Lambda"))
         module = item.get("module")
         if isinstance(module, str) and module.split(".")[0] not in KERAS_ROOTS:
             full = f"{module}.{cls}" if isinstance(cls, str) else module

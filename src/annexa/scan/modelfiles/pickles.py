@@ -339,8 +339,9 @@ class _Walker:
                 self.pop()
             push(OPAQUE)
         elif name in ("EXT1", "EXT2", "EXT4"):
-            self.issue(Kind.UNSAFE_GLOBAL, f"imports extension-registry global code {value}", f"copyreg.ext:{value}")
-            push(OPAQUE)
+            name = f"copyreg.ext:{value}"
+            self.issue(Kind.UNSAFE_GLOBAL, f"imports extension-registry global {name}", name)
+            push(_Global(name))
         elif name == "READONLY_BUFFER":
             self.top()
         else:
