@@ -304,3 +304,9 @@ def test_markdown_never_mentions_anyone(report: Report) -> None:
     owned = replace(report.findings[3], message="models/** is not owned by @acme/ml-owners; ask @bob or t@example.com")
     md = render(replace(report, findings=(owned,)), "markdown")
     assert "is not owned by `@acme/ml-owners`; ask `@bob` or t@example.com" in md
+
+
+def test_markdown_fix_keeps_catalog_code_spans_and_neutralises_html(report: Report) -> None:
+    spec = replace(report.rules["actions-pinned"], fix='Run `git lfs track "*.<ext>"` now <img src=x onerror=y>.')
+    md = render(replace(report, rules={**report.rules, "actions-pinned": spec}), "markdown")
+    assert '**Fix:** Run `git lfs track "*.<ext>"` now &lt;img src=x onerror=y&gt;.' in md

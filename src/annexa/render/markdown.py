@@ -145,8 +145,15 @@ def _item(report: Report, key: str, f: Finding) -> str:
 
 
 def _trusted(text: str) -> str:
-    """Catalog text (authored markdown, shipped with annexa): kept as markdown, raw HTML neutralised."""
-    return text.replace("<", "&lt;").replace(">", "&gt;")
+    """Catalog text (authored markdown, shipped with annexa): kept as markdown, raw HTML outside code spans
+    neutralised (inside a code span an entity would show literally)."""
+    parts = _CODE_SPAN.split(text)
+    return "".join(
+        part if i % 2 else part.replace("<", "&lt;").replace(">", "&gt;") for i, part in enumerate(parts)
+    )
+
+
+_CODE_SPAN = re.compile(r"((?<!`)`+(?!`).*?(?<!`)`+(?!`))")
 
 
 def _join(head: list[str], sections: Sequence[_Section], footer: str | None) -> str:
