@@ -197,6 +197,26 @@ def test_sensitive_paths_fail_with_effective_owners_and_deciding_line(tmp_path: 
     assert case_insensitive.evidence["pattern"] == "/policies/"
 
 
+def test_owner_github_rejects_does_not_count(tmp_path: Path) -> None:
+    codeowners = "* @acme/eng\n/policies/ @acme/security\n/.annexa.yml @acme/security @acme/other\n"
+    checkout = make_checkout(tmp_path, {**SENSITIVE, ".github/CODEOWNERS": codeowners})
+    api = ({"line": 2, "column": 12, "kind": "Unknown owner", "source": "/policies/ @acme/security",
+            "message": "Unknown owner on line 2", "path": ".github/CODEOWNERS"},
+           {"line": 3, "column": 28, "kind": "Unknown owner", "source": "/.annexa.yml @acme/security @acme/other",
+            "message": "Unknown owner on line 3", "path": ".github/CODEOWNERS"})
+    results = run_rule("sensitive-paths-owned", checkout, platform="github", config=OWNERS, settings=settings(api))
+    by_path = {r.location.path: r for r in results if r.location}
+    rejected = by_path["policies/access.yml"]
+    assert (rejected.status, rejected.key) == (Status.FAIL, "rejected-owner")
+    assert rejected.message == ("policies/access.yml is assigned to @acme/security by .github/CODEOWNERS:2, but GitHub "
+                                "reports that owner as unknown or invalid, so it is never asked to review")
+    assert rejected.evidence["rejected_by_github"] == [{"line": 2, "owners": ["@acme/security"]}]
+    # another owner on the line being unknown does not matter
+    kept = by_path[".annexa.yml"]
+    assert (kept.status, kept.evidence["owners"]) == (Status.PASS, ["@acme/security"])
+    assert kept.evidence["rejected_by_github"] == [{"line": 3, "owners": ["@acme/other"]}]
+
+
 def test_sensitive_paths_on_gitlab_need_a_required_section(tmp_path: Path) -> None:
     codeowners = ("* @acme/eng\n"
                   "[Security] @acme/security\n"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from annexa.codeowners import LOCATIONS, MAX_BYTES, CodeOwners, CodeOwnersFile, OwnerMatch, find_file, parse
@@ -25,6 +25,7 @@ class _Loaded:
 
     @property
     def platform_evidence(self) -> dict[str, Any]:
+        """Which semantics were applied, and why."""
         return {"platform": self.file.platform, "platform_reason": self.file.platform_reason}
 
 
@@ -44,7 +45,7 @@ def _load(ctx: RuleContext) -> _Loaded | None:
             return _Loaded(located, None, exc)
         return _Loaded(located, parse(text, located.platform), None)
 
-    return ctx.memo("codeowners", compute)
+    return ctx.memo("ownership:codeowners", compute)
 
 
 def check_codeowners_valid(ctx: RuleContext) -> Iterable[Result]:
@@ -140,22 +141,58 @@ def _ownership(ctx: RuleContext, files: list[str], role: str, what: str) -> Iter
     wanted = {o.casefold() for o in required}
     base: dict[str, Any] = {"required_owners": list(required), "codeowners": loaded.file.path,
                             **loaded.platform_evidence}
+    rejected = _rejected_owners(ctx, loaded.file)
     for path in files:
         where = Location(path)
         if loaded.owners is None:
             yield failed(f"{path} has no code owner: there is no CODEOWNERS file", where, key="unowned",
                          owners=[], **base)
             continue
-        matches = loaded.owners.owners_of(path)
+        matches, dropped = _effective(loaded.owners.owners_of(path), rejected)
         evidence = {**base, **_match_evidence(matches)}
+        if dropped:
+            evidence["rejected_by_github"] = dropped
         owning = [m for m in matches if not m.optional and wanted & {o.casefold() for o in m.owners}]
         if owning:
             decided = owning[0]
             yield passed(f"{path} is owned by {', '.join(_shown(decided.owners))} "
                          f"({loaded.file.path}:{decided.line})", where, **evidence)
+        elif any(o.casefold() in wanted for d in dropped for o in d["owners"]):
+            yield failed(f"{path} is assigned to {' or '.join(required)} by {loaded.file.path}:{dropped[0]['line']}, "
+                         "but GitHub reports that owner as unknown or invalid, so it is never asked to review", where,
+                         key="rejected-owner", **evidence)
         else:
             yield failed(_why_not(path, loaded.file.path or "CODEOWNERS", matches, required), where,
                          key="wrong-owner" if any(m.owners for m in matches) else "unowned", **evidence)
+
+
+def _rejected_owners(ctx: RuleContext, located: CodeOwnersFile) -> dict[int, set[str]]:
+    """Owners GitHub's CODEOWNERS errors say it does not use (unknown or invalid), by line, case-folded."""
+    rejected: dict[int, set[str]] = {}
+    for error in _platform_errors(ctx, located) or ():
+        line, column = _int(error.get("line")), _int(error.get("column"))
+        source = error.get("source")
+        if line is None or column is None or not isinstance(source, str) or "owner" not in str(error.get("kind")):
+            continue
+        token = source[column - 1 :].split(maxsplit=1)
+        if token:
+            rejected.setdefault(line, set()).add(token[0].casefold())
+    return rejected
+
+
+def _effective(matches: tuple[OwnerMatch, ...],
+               rejected: dict[int, set[str]]) -> tuple[tuple[OwnerMatch, ...], list[dict[str, Any]]]:
+    """The matches without the owners GitHub rejected, and what was dropped from which line."""
+    kept: list[OwnerMatch] = []
+    dropped: list[dict[str, Any]] = []
+    for match in matches:
+        bad = rejected.get(match.line, set())
+        gone = [o for o in match.owners if o.casefold() in bad]
+        if gone:
+            dropped.append({"line": match.line, "owners": gone})
+            match = replace(match, owners=tuple(o for o in match.owners if o.casefold() not in bad))
+        kept.append(match)
+    return tuple(kept), dropped
 
 
 def _match_evidence(matches: tuple[OwnerMatch, ...]) -> dict[str, Any]:
