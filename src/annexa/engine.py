@@ -114,7 +114,7 @@ def run_check(inputs: Inputs, facts: Facts, run: RunInfo, today: dt.date | None 
             group.statuses.append(finding.status)
         for policy in group.policies:
             by_requirement.setdefault((policy, group.rule), []).extend(group.statuses)
-    findings.sort(key=_finding_order)
+    findings = _distinct_fingerprints(sorted(findings, key=_finding_order))
     policies = tuple(
         PolicyStatus(
             id=p.id,
@@ -192,6 +192,20 @@ def _apply_waivers(finding: Finding, waivers: Sequence[Any]) -> Finding:
             }
             return replace(finding, status=Status.WAIVED, evidence={**finding.evidence, "waiver": detail})
     return finding
+
+
+def _distinct_fingerprints(findings: list[Finding]) -> list[Finding]:
+    """Give the 2nd, 3rd, ... finding with the same fingerprint (same rule, path and key) its own, by occurrence."""
+    seen: dict[str, int] = {}
+    distinct: list[Finding] = []
+    for finding in sorted(findings, key=lambda f: (f.location.line or 0) if f.location else 0):
+        count = seen.get(finding.fingerprint, 0)
+        seen[finding.fingerprint] = count + 1
+        if count:
+            finding = replace(finding, fingerprint=fingerprint(finding.rule, finding.location,
+                                                               f"{finding.fingerprint}#{count}"))
+        distinct.append(finding)
+    return sorted(distinct, key=_finding_order)
 
 
 _STATUS_ORDER = {Status.FAIL: 0, Status.UNKNOWN: 1, Status.WAIVED: 2, Status.PASS: 3, Status.NOT_APPLICABLE: 4}

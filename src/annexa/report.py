@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -13,6 +14,30 @@ from annexa.controls import control_title
 from annexa.model import Finding, Severity, Status
 
 REPORT_SCHEMA = "annexa.report/v1"
+REDACTED = "[redacted]"
+
+_SECRET_KEY = re.compile(
+    r"(^|[_\-.])(password|passwd|passphrase|secret|secret[_\-]?value|token|api[_\-]?key|apikey|private[_\-]?key"
+    r"|access[_\-]?key|client[_\-]?secret|credentials?|authorization|cookie)$",
+    re.IGNORECASE,
+)
+
+
+def is_secret_key(key: str) -> bool:
+    """True when an evidence key looks like it names a secret (``api_token``, ``password``, ``private-key``)."""
+    return bool(_SECRET_KEY.search(key))
+
+
+def redact(value: Any) -> Any:
+    """A copy of ``value`` with every value under a secret-looking key replaced, at any depth.
+
+    Rules never put a secret in evidence; every serialised report (renderers, run records) still passes here.
+    """
+    if isinstance(value, Mapping):
+        return {k: REDACTED if is_secret_key(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return value
 
 _ROLLUP_ORDER = (Status.FAIL, Status.UNKNOWN, Status.WAIVED, Status.PASS, Status.NOT_APPLICABLE)
 
@@ -165,7 +190,7 @@ def finding_json(f: Finding) -> dict[str, Any]:
         "policies": list(f.policies),
         "introduced": f.introduced,
         "fingerprint": f.fingerprint,
-        "evidence": dict(f.evidence),
+        "evidence": redact(f.evidence),
         "remediation": f.remediation,
     }
 

@@ -146,3 +146,18 @@ def test_unknown_rule_in_config_waiver_is_an_input_error(tmp_path: Path) -> None
         ".annexa.yml:2: waivers.0.rule: unknown rule id 'no-such-rule'",
         ".annexa.yml:4: params.approvals-required.mni: rule approvals-required has no parameter 'mni'",
     ]
+
+
+def test_same_key_twice_in_a_file_gets_two_fingerprints(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def twice(ctx: RuleContext) -> Iterable[Result]:
+        yield Result(Status.FAIL, "same", Location("a.py", 9), key="k")
+        yield Result(Status.FAIL, "same", Location("a.py", 2), key="k")
+
+    monkeypatch.setattr(engine, "registry", lambda: {"weights-in-lfs": twice})
+    report = engine.run_check(setup(tmp_path), Facts("local", Checkout(tmp_path / "repo")), RUN, TODAY)
+    first, second = report.findings
+    assert (first.location, second.location) == (Location("a.py", 2), Location("a.py", 9))
+    from annexa.model import fingerprint
+
+    assert first.fingerprint == fingerprint("weights-in-lfs", Location("a.py"), "k")
+    assert second.fingerprint not in (first.fingerprint, "")
