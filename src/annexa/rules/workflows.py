@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -34,6 +34,7 @@ from annexa.scan.ci_yaml import (
     seq,
     text,
     triggers,
+    walk_scalars,
 )
 
 GITHUB: tuple[CiKind, ...] = ("workflow", "action")
@@ -86,11 +87,20 @@ def _each_file(ctx: RuleContext, kinds: Sequence[CiKind], what: str, check: Chec
                           Location(path, loaded.line), yaml_error=loaded.problem)
         else:
             outcome = check(ctx, loaded)
-            yield from outcome.problems
+            yield from _unique_keys(outcome.problems)
             if not outcome.problems:
                 yield passed(f"{path}: {outcome.good}", Location(path), **outcome.evidence)
     if not found:
         yield not_applicable(f"No {what} in the checkout")
+
+
+def _unique_keys(problems: list[Result]) -> Iterator[Result]:
+    """Number repeated keys (the same tag used twice in one job) so every finding keeps its own fingerprint."""
+    seen: dict[tuple[str, str], int] = {}
+    for result in problems:
+        ident = (result.location.path if result.location else "", result.key)
+        seen[ident] = seen.get(ident, 0) + 1
+        yield result if seen[ident] == 1 else replace(result, key=f"{result.key}#{seen[ident]}")
 
 
 # --- GitHub expressions ------------------------------------------------------------------------------------------
@@ -316,25 +326,26 @@ def _uses_problem(ref: str, allow: Sequence[str]) -> tuple[str, str | None]:
 def _pin_github(ci: CiFile, allow: Sequence[str]) -> tuple[list[Result], dict[str, int]]:
     counts: dict[str, int] = {}
     problems: list[Result] = []
-    refs: list[tuple[str, yaml.Node, str]] = []
+    refs: list[tuple[str, str, yaml.Node, str]] = []
     if ci.kind == "workflow":
         for job in jobs(ci):
             called = entry(job.node, "uses")
             if called is not None:
-                refs.append((f"job {job.id}", called[1], "reusable workflow"))
-            refs += [(f"job {job.id}, {s.label}", n, "action") for s in job.steps if (n := get(s.node, "uses"))]
+                refs.append((job.id, f"job {job.id}", called[1], "reusable workflow"))
+            refs += [(job.id, f"job {job.id}, {s.label}", n, "action")
+                     for s in job.steps if (n := get(s.node, "uses"))]
     else:
-        refs += [(s.label, n, "action") for s in action_steps(ci) if (n := get(s.node, "uses"))]
+        refs += [("", s.label, n, "action") for s in action_steps(ci) if (n := get(s.node, "uses"))]
         image = get(get(ci.root, "runs"), "image")
         if (text(image) or "").startswith("docker://") and image is not None:
-            refs.append(("runs.image", image, "image"))
-    for where, node, what in refs:
+            refs.append(("", "runs.image", image, "image"))
+    for owner, where, node, what in refs:
         ref = (text(node) or "").strip()
         kind, problem = _uses_problem(ref, allow)
         counts[kind] = counts.get(kind, 0) + 1
         if problem:
             problems.append(failed(f"{where} uses the {what} `{ref}` {problem}; pin a full commit SHA",
-                                   Location(ci.path, line(node)), key=f"uses:{ref}", uses=ref, pinning=kind))
+                                   Location(ci.path, line(node)), key=f"uses:{owner}:{ref}", uses=ref, pinning=kind))
     return problems, counts
 
 
@@ -365,11 +376,13 @@ def _include_problem(node: yaml.Node, component_releases: bool) -> tuple[str, ya
         ref_node = get(node, "ref")
         ref = text(ref_node)
         name = text(project) or ""
+        files = " ".join(s.value for s in walk_scalars(get(node, "file")))
+        named = f"{name} {files}".strip()
         if ref is None or ref_node is None:
-            return "project", project, "has no `ref:`, so it follows the default branch", name
+            return "project", project, "has no `ref:`, so it follows the default branch", named
         if SHA_RE.fullmatch(ref.strip()):
-            return "sha", ref_node, None, name
-        return "project", ref_node, f"is at `ref: {ref}`, a branch or tag that can be moved", name
+            return "sha", ref_node, None, named
+        return "project", ref_node, f"is at `ref: {ref}`, a branch or tag that can be moved", named
     if component is not None:
         name = text(component) or ""
         _, _, version = name.rpartition("@")
@@ -388,7 +401,7 @@ def _pin_gitlab(ci: CiFile, component_releases: bool) -> tuple[list[Result], dic
         counts[kind] = counts.get(kind, 0) + 1
         if problem:
             problems.append(failed(f"`include:` of {kind} `{name}` {problem}; pin it to a full commit SHA",
-                                   Location(ci.path, line(where)), key=f"include:{kind}:{name}",
+                                   Location(ci.path, line(where)), key=f"include:{name}",
                                    include=name, pinning=kind))
     return problems, counts
 
