@@ -323,14 +323,15 @@ def _pattern(segments: tuple[str, ...], tail: str) -> Pattern:
     if globstars > _MAX_REGEX_STARS or stars > _MAX_REGEX_STARS:
         return Pattern(segments, tail)
     out = "".join("(?:[^/]+/)*" if seg == "**" else _segment_regex(seg) + "/" for seg in segments)
-    if segments and segments[-1] != "**":
+    open_end = not segments or segments[-1] == "**"
+    if not open_end:
         out = out[:-1]
     if tail == "exact":
         out += r"\Z"
     elif tail == "or_below":
         out += r"(?:/.*)?\Z"
     else:
-        out += ".+" if not out or out.endswith("/") else "/.+"
+        out += ".+" if open_end else "/.+"
     return Pattern(segments, tail, re.compile(out, re.DOTALL))
 
 
@@ -538,14 +539,14 @@ def _catch_all_problems(entries: list[Entry], platform: str) -> list[Problem]:
         if not entry.owners and platform == GITHUB:
             problems.append(Problem(entry.line, "unowned-catch-all",
                                     f"catch-all `{_snippet(entry.pattern)}` has no owners: every file no later line "
-                                    "matches is left without a code owner", entry.pattern))
+                                    "matches is left without a code owner", _snippet(entry.pattern)))
         earlier = [e.line for e in entries[:index] if not e.exclusion]
         if earlier:
             shown = ", ".join(str(n) for n in earlier[:10]) + (", …" if len(earlier) > 10 else "")
             problems.append(Problem(entry.line, "catch-all-overrides",
                                     f"catch-all `{_snippet(entry.pattern)}` comes after {len(earlier)} other "
                                     f"line(s){where}; the last match wins, so lines {shown} never apply",
-                                    entry.pattern))
+                                    _snippet(entry.pattern)))
     return problems
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from pathlib import Path
 
@@ -113,6 +114,24 @@ def test_pathological_pattern_is_matched_without_backtracking() -> None:
     assert deep.regex is None
     assert deep.matches("a/" + "x/" * 40 + "b/c/d/y/e/f") is True
     assert deep.matches("a/" + "x/" * 40 + "b/c/d/y/f") is False
+
+
+@pytest.mark.parametrize("platform", [GITHUB, GITLAB])
+def test_regex_and_segment_matcher_agree(platform: str) -> None:
+    rng = random.Random(7)
+    segments = ["a", "b", "*", "**", "?", "a*", "*b", "a?b", "x.y", ".h", "", "\\*"]
+    segments += ["[ab]", "[!a]", "[a-c]"] if platform == GITLAB else []
+    names = ["a", "b", "ab", "aab", "x.y", ".h", "c", "ba", "*"]
+    compile_ = compile_gitlab if platform == GITLAB else compile_github
+    disagree = []
+    for _ in range(3000):
+        pattern = "/".join(rng.choice(segments) for _ in range(rng.randint(1, 4)))
+        pattern = ("/" if rng.random() < 0.3 else "") + pattern + ("/" if rng.random() < 0.3 else "")
+        path = "/".join(rng.choice(names) for _ in range(rng.randint(1, 5)))
+        compiled = compile_(pattern)
+        if compiled.regex is not None and compiled.matches(path) != replace(compiled, regex=None).matches(path):
+            disagree.append((pattern, path))
+    assert disagree == []
 
 
 GITHUB_FILE = """\
