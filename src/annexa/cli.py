@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from annexa import __version__
+from annexa import ci as ci_command
 from annexa.catalog import builtin_dir, load_catalog, load_policies
 from annexa.collect.checkout import Checkout
 from annexa.collect.snapshot import load_snapshot
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--output", type=Path, help="write the report here instead of standard output")
     check.add_argument("--fail-on", choices=[s.value for s in Severity], help="override the config's fail_on")
+
+    ci = commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report")
+    ci_command.add_arguments(ci)
 
     policies = commands.add_parser("policies", help="policy authoring helpers")
     policy_commands = policies.add_subparsers(dest="policies_command", required=True, metavar="COMMAND")
@@ -90,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, out: Console) -> int:
     if args.command == "check":
         return _check(args, out)
+    if args.command == "ci":
+        outcome = ci_command.run_ci(args, os.environ)
+        for message in outcome.messages:
+            out.print(message, markup=False)
+        return outcome.exit_code
     if args.command == "policies":
         catalog = load_catalog()
         folder = args.dir or builtin_dir("policies")
