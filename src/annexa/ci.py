@@ -18,8 +18,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from github import GithubException
-
 from annexa.collect.checkout import Checkout
 from annexa.collect.github import GitHubClient, PullCollector, PullFacts, RetryPolicy, SettingsCollector, Unavailable
 from annexa.engine import Inputs, load_inputs, run_check
@@ -37,6 +35,7 @@ from annexa.publish.github import (
     write_summary,
 )
 from annexa.report import Report, RunInfo
+from github import GithubException
 
 TOKEN_VARIABLES = ("ANNEXA_GITHUB_TOKEN", "GITHUB_TOKEN")
 """Where the token is looked for, in order."""
@@ -214,8 +213,8 @@ def run_ci(args: argparse.Namespace, env: Mapping[str, str], today: dt.date | No
             notes.append(why_not)
         else:
             published = _publish(client, ctx, args, report, pull, notes)
-        if args.upload_sarif and not archived and ctx.head_sha:
-            _upload_sarif(client, ctx, sarif, run.ref or ctx.ref or "", published, notes)
+            if args.upload_sarif and ctx.head_sha:
+                _upload_sarif(client, ctx, sarif, run.ref or ctx.ref or "", published, notes)
 
     summary_path = env.get("GITHUB_STEP_SUMMARY")
     if summary_path:

@@ -1,0 +1,247 @@
+"""End to end: ``annexa ci`` with an Actions environment and a real webhook payload against the fake GitHub."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from annexa.ci import ActionsContext, CiOutcome, add_arguments, run_ci
+from annexa.errors import AnnexaError
+from annexa.model import Status
+from annexa.render.markdown import MARKER
+from tests.fakes.github import OCTOKIT_CACHE, FakeGitHub, load_webhook_example
+from tests.github.conftest import HEAD, PR_RULES, REPO
+from tests.support import TODAY, make_checkout
+
+needs_examples = pytest.mark.skipif(not (OCTOKIT_CACHE / "webhooks-examples").is_dir(),
+                                    reason="run tests/fakes/fetch_specs.sh for @octokit/webhooks-examples")
+
+POLICY = """\
+id: POL-T
+title: Model change control
+version: "1"
+owner: Head of ML
+approved_by: CISO
+approved_on: 2026-06-01
+review_interval_months: 12
+statement: Weights and the branches they ship from are protected, and model owners approve weight changes.
+controls: [A.8.4, A.8.32]
+requirements:
+  - {rule: branch-protected, severity: high, controls: [A.8.4]}
+  - {rule: approvals-required, severity: high, controls: [A.8.32], params: {min: 2}}
+  - {rule: admins-cannot-bypass, severity: medium, controls: [A.8.4]}
+  - {rule: weights-owner-approved, severity: high, controls: [A.8.32]}
+  - {rule: waivers-valid, severity: medium, controls: [A.5.36]}
+  - {rule: secret-scanning-enabled, severity: medium, controls: [A.8.12]}
+"""
+CONFIG = """\
+policies: [policy]
+owners:
+  models: ["@acme/ml-model-owners"]
+waivers:
+  - rule: weights-in-lfs
+    justification: legacy checkpoint, moving to LFS in ML-12
+    risk: low
+    requested_by: "@bob"
+    approved_by: "@bob"
+    ticket: ML-12
+    expires: 2026-12-31
+"""
+WAIVER_LINE = 5
+WEIGHT = "models/llm.safetensors"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    make_checkout(tmp_path / "ws", {"policy/model-change.yml": POLICY, ".annexa.yml": CONFIG,
+                                    WEIGHT: b"version https://git-lfs.github.com/spec/v1\n", "README.md": "hi\n"})
+    return tmp_path
+
+
+def seed(fake: FakeGitHub, fork: bool = False) -> None:
+    fake.add_ruleset("acme", {"name": "main-guard", "enforcement": "active",
+                              "rules": [{"type": "pull_request", "parameters": PR_RULES}],
+                              "bypass_actors": []}, org=True)
+    fake.add_team("acme", "ml-model-owners", members=["bob"])
+    fake.add_pull(REPO, 7, user="alice", head_sha=HEAD, fork=fork, files=[
+        {"filename": WEIGHT, "status": "modified", "patch": "@@ -1 +1 @@\n-old\n+new"},
+        {"filename": ".annexa.yml", "status": "modified", "patch": "@@ -4,0 +5,2 @@\n+  - rule: weights-in-lfs\n+x"},
+    ])
+
+
+def event_file(tmp: Path, event: str, action: str, fork: bool = False) -> Path:
+    """A real @octokit/webhooks-examples payload, pointed at acme/models PR #7."""
+    payload: dict[str, Any] = load_webhook_example(action, event)
+    pull = payload["pull_request"]
+    payload["number"] = pull["number"] = 7
+    pull["head"]["sha"] = HEAD
+    pull["base"]["ref"] = "main"
+    payload["repository"]["full_name"] = REPO
+    pull["head"]["repo"]["full_name"] = "mallory/models" if fork else REPO
+    path = tmp / f"{event}.{action}.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    return path
+
+
+def actions_env(tmp: Path, fake: FakeGitHub, token: str, event: str, event_path: Path) -> dict[str, str]:
+    return {
+        "GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": event,
+        "GITHUB_EVENT_PATH": str(event_path), "GITHUB_API_URL": fake.base_url, "GITHUB_SERVER_URL": fake.origin,
+        "GITHUB_WORKSPACE": str(tmp / "ws"), "GITHUB_STEP_SUMMARY": str(tmp / "summary.md"),
+        "GITHUB_OUTPUT": str(tmp / "outputs"), "RUNNER_TEMP": str(tmp / "runner"), "GITHUB_RUN_ID": "4242",
+        "GITHUB_SHA": "m" * 40, "GITHUB_REF": "refs/pull/7/merge", "GITHUB_TOKEN": token,
+    }
+
+
+def ci(env: Mapping[str, str], *argv: str) -> CiOutcome:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return run_ci(parser.parse_args(list(argv)), env, today=TODAY)
+
+
+def statuses(outcome: CiOutcome) -> dict[str, Status]:
+    return {f.rule: f.status for f in outcome.report.findings if f.rule != "waivers-valid"}
+
+
+def everything_written(tmp: Path, fake: FakeGitHub, outcome: CiOutcome) -> str:
+    texts = [*outcome.messages, json.dumps(outcome.report.to_json())]
+    texts += [p.read_text(encoding="utf-8") for p in tmp.rglob("*") if p.is_file() and "ws" not in p.parts]
+    texts += [c["body"] for c in fake.comments(REPO, 7)] + [json.dumps(r) for r in fake.check_runs(REPO)]
+    return "\n".join(texts)
+
+
+@needs_examples
+def test_first_run_comments_and_annotates_second_run_updates_the_comment(workspace: Path, fake: FakeGitHub) -> None:
+    seed(fake)
+    first = ci(actions_env(workspace, fake, "tok-admin", "pull_request", event_file(workspace, "pull_request",
+                                                                                      "opened")))
+    [comment] = fake.comments(REPO, 7)
+    [run] = fake.check_runs(REPO)
+    assert comment["body"].startswith(MARKER)
+    assert statuses(first)["weights-owner-approved"] is Status.FAIL
+    assert (run["head_sha"], run["conclusion"], first.exit_code) == (HEAD, "failure", 1)
+    assert sorted((a["path"], a["start_line"], a["annotation_level"]) for a in run["annotations"]) == [
+        (".annexa.yml", WAIVER_LINE, "warning"), (WEIGHT, 1, "failure")]
+
+    fake.add_review(REPO, 7, "bob", "APPROVED", commit_id=HEAD)
+    second = ci(actions_env(workspace, fake, "tok-admin", "pull_request_review",
+                            event_file(workspace, "pull_request_review", "submitted")))
+    [updated] = fake.comments(REPO, 7)
+    assert updated["id"] == comment["id"] and updated["body"] != comment["body"]
+    assert statuses(second)["weights-owner-approved"] is Status.PASS
+    assert f"PR comment updated: {fake.origin}/{REPO}/pull/7#issuecomment-{comment['id']}" in "\n".join(
+        second.messages)
+    assert [r.method for r in fake.requests if r.path == f"/repos/{REPO}/issues/7/comments"] == [
+        "GET", "POST", "GET"]
+
+
+@needs_examples
+@pytest.mark.parametrize(("token", "expected"), [
+    ("tok-admin", {"branch-protected": Status.PASS, "approvals-required": Status.PASS,
+                   "admins-cannot-bypass": Status.PASS, "secret-scanning-enabled": Status.PASS,
+                   "weights-owner-approved": Status.FAIL}),
+    ("tok-gh", {"branch-protected": Status.PASS, "approvals-required": Status.PASS,
+                "admins-cannot-bypass": Status.UNKNOWN, "secret-scanning-enabled": Status.UNKNOWN,
+                "weights-owner-approved": Status.FAIL}),
+])
+def test_github_token_versus_admin_token(workspace: Path, fake: FakeGitHub, token: str,
+                                         expected: dict[str, Status]) -> None:
+    seed(fake)
+    outcome = ci(actions_env(workspace, fake, token, "pull_request", event_file(workspace, "pull_request", "opened")))
+    assert {rule: statuses(outcome)[rule] for rule in expected} == expected
+    needs = {f.rule: f.evidence.get("needs") for f in outcome.report.findings if f.status is Status.UNKNOWN}
+    if token == "tok-gh":
+        assert needs["admins-cannot-bypass"] == (
+            "the bypass list of org ruleset 'main-guard' (GitHub token permission administration:read "
+            "(fine-grained) or admin access (classic PAT))")
+
+
+@needs_examples
+def test_fork_pull_request_gets_summary_sarif_and_exit_code_only(workspace: Path, fake: FakeGitHub) -> None:
+    seed(fake, fork=True)
+    env = actions_env(workspace, fake, "tok-fork", "pull_request",
+                      event_file(workspace, "pull_request", "opened", fork=True))
+    outcome = ci(env, "--upload-sarif")
+    assert (fake.comments(REPO, 7), fake.check_runs(REPO), fake.sarif_uploads(REPO)) == ([], [], [])
+    assert [r.path for r in fake.requests if r.method != "GET"] == ["/graphql"]
+    summary = (workspace / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("> [!NOTE]\n> Pull request #7 comes from a fork: GitHub gives its workflow a read-only")
+    assert MARKER in summary
+    sarif = json.loads((workspace / "runner" / "annexa" / "annexa.sarif").read_text(encoding="utf-8"))
+    assert sarif["version"] == "2.1.0"
+    assert outcome.exit_code == 1
+    outputs = (workspace / "outputs").read_text(encoding="utf-8").splitlines()
+    assert "verdict=fail" in outputs and "comment-url=" in outputs
+
+
+@needs_examples
+@pytest.mark.parametrize(("change", "note"), [
+    ({"state": "closed"}, "Pull request #7 is closed, so the report was not posted to it."),
+    ({"state": "closed", "merged": True}, "Pull request #7 is merged, so the report was not posted to it."),
+    (None, "Pull request #7 no longer exists, so nothing was posted to it."),
+])
+def test_closed_merged_or_deleted_pull_request(workspace: Path, fake: FakeGitHub, change: dict[str, Any] | None,
+                                               note: str) -> None:
+    seed(fake)
+    if change is None:
+        fake.delete_pull(REPO, 7)
+    else:
+        fake.set_pull(REPO, 7, **change)
+    outcome = ci(actions_env(workspace, fake, "tok-gh", "pull_request",
+                             event_file(workspace, "pull_request", "opened")))
+    assert (fake.comments(REPO, 7) if change else [], fake.check_runs(REPO)) == ([], [])
+    assert f"annexa: {note}" in outcome.messages
+
+
+@needs_examples
+def test_archived_repository_posts_nothing(workspace: Path, fake: FakeGitHub) -> None:
+    fake.add_repo("acme/old", archived=True)
+    fake.add_branch("acme/old", "main")
+    fake.add_pull("acme/old", 7, head_sha=HEAD)
+    env = actions_env(workspace, fake, "tok-admin", "pull_request", event_file(workspace, "pull_request", "opened"))
+    outcome = ci({**env, "GITHUB_REPOSITORY": "acme/old"})
+    assert (fake.comments("acme/old", 7), fake.check_runs("acme/old")) == ([], [])
+    assert "annexa: The repository is archived (read-only), so no comment or check run was posted." in outcome.messages
+
+
+@needs_examples
+@pytest.mark.parametrize("token", ["tok-admin", "tok-gh", "tok-fork"])
+def test_the_token_never_appears_in_any_output(workspace: Path, fake: FakeGitHub, token: str) -> None:
+    seed(fake, fork=token == "tok-fork")
+    fake.fail_next(1, status=502)
+    env = actions_env(workspace, fake, token, "pull_request", event_file(workspace, "pull_request", "opened"))
+    outcome = ci(env, "--upload-sarif")
+    assert token not in everything_written(workspace, fake, outcome)
+
+
+def test_no_token_still_checks_the_checkout(workspace: Path, tmp_path: Path) -> None:
+    env = {"GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": "push", "GITHUB_WORKSPACE": str(workspace / "ws"),
+           "RUNNER_TEMP": str(tmp_path / "runner")}
+    outcome = ci(env)
+    assert statuses(outcome)["branch-protected"] is Status.UNKNOWN
+    assert "annexa: No GitHub token was given, so settings were not read and nothing was posted." in outcome.messages
+
+
+def test_outside_actions_is_a_usage_error() -> None:
+    with pytest.raises(AnnexaError, match="GITHUB_REPOSITORY"):
+        ActionsContext.from_env({})
+
+
+@pytest.mark.parametrize(("event_name", "payload", "number", "head"), [
+    ("pull_request", {"pull_request": {"number": 3, "head": {"sha": "a" * 40}}}, 3, "a" * 40),
+    ("pull_request_review", {"pull_request": {"number": 4, "head": {"sha": "b" * 40}}}, 4, "b" * 40),
+    ("merge_group", {"merge_group": {"head_sha": "c" * 40}}, None, "c" * 40),
+    ("push", {}, None, "d" * 40),
+])
+def test_actions_context(tmp_path: Path, event_name: str, payload: dict[str, Any], number: int | None,
+                         head: str) -> None:
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    ctx = ActionsContext.from_env({"GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": event_name,
+                                   "GITHUB_EVENT_PATH": str(path), "GITHUB_SHA": "d" * 40})
+    assert (ctx.pull_number, ctx.head_sha) == (number, head)
