@@ -83,6 +83,7 @@ class _Token:
     limit: int
     remaining: int
     graphql_remaining: int = 5000
+    repos: set[str] | None = None
 
 
 @dataclass
@@ -203,7 +204,8 @@ class FakeGitHub:
         handler = type("_BoundHandler", (_Handler,), {"fake": self})
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-github", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="fake-github", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -232,14 +234,19 @@ class FakeGitHub:
     # ------------------------------------------------------------------ state set-up
 
     def add_token(self, token: str, kind: str = "admin", login: str | None = None,
-                  rate_limit: int | None = None) -> None:
-        """Register a token. ``kind``: admin, github_token, read or fork_readonly (see module docs)."""
+                  rate_limit: int | None = None, repos: Sequence[str] | None = None) -> None:
+        """Register a token. ``kind``: admin, github_token, read or fork_readonly (see module docs).
+
+        ``repos`` limits which repositories ("o/r") the token can see (others answer 404 "Not Found", as GitHub
+        does); None means all. ``rate_limit`` overrides the hourly core limit (5000; 1000 for Actions tokens).
+        """
         if kind not in TOKEN_KINDS:
             raise ValueError(f"unknown token kind {kind!r}; use one of {TOKEN_KINDS}")
         default_login = "github-actions[bot]" if kind in ("github_token", "fork_readonly") else f"{kind}-user"
         limit = rate_limit if rate_limit is not None else (1000 if kind in ("github_token", "fork_readonly") else 5000)
         with self._lock:
-            self._tokens[token] = _Token(token, kind, login or default_login, limit, limit)
+            self._tokens[token] = _Token(token, kind, login or default_login, limit, limit,
+                                         repos=None if repos is None else {r.lower() for r in repos})
 
     def set_rate_limit_remaining(self, token: str, remaining: int) -> None:
         """Set how many core requests ``token`` has left; at 0 the fake answers 403 "API rate limit exceeded"."""
@@ -361,6 +368,24 @@ class FakeGitHub:
                 "body": body, "submitted_at": None if state == "PENDING" else (submitted_at or CREATED_AT),
             })
             return review_id
+
+    def dismiss_review(self, full_name: str, number: int, review_id: int) -> None:
+        """Dismiss a review: GitHub keeps it in the list with state DISMISSED."""
+        with self._lock:
+            for review in self._pull(self._repo(full_name), number)["reviews"]:
+                if review["id"] == review_id:
+                    review["state"] = "DISMISSED"
+                    return
+            raise KeyError(f"FakeGitHub: no review {review_id} on #{number}")
+
+    def push(self, full_name: str, number: int, head_sha: str) -> None:
+        """A new push to the pull request's head branch (earlier reviews keep their old ``commit_id``)."""
+        with self._lock:
+            repo = self._repo(full_name)
+            pull = self._pull(repo, number)
+            pull["head_sha"] = head_sha
+            if pull["head_ref"] in repo.branches and not pull["fork"]:
+                repo.branches[pull["head_ref"]] = head_sha
 
     def add_team(self, org: str, slug: str, members: Sequence[str] = ()) -> None:
         """Create an organisation team with members (logins)."""
@@ -1055,8 +1080,10 @@ class FakeGitHub:
     # ------------------------------------------------------------------ access checks
 
     def _visible_repo(self, owner: str, repo_name: str, tok: _Token | None) -> _Repo:
-        repo = self._repos.get(f"{owner}/{repo_name}".lower())
-        if repo is None or (tok is None and repo.visibility != "public"):
+        key = f"{owner}/{repo_name}".lower()
+        repo = self._repos.get(key)
+        if repo is None or (tok is None and repo.visibility != "public") or (
+                tok is not None and tok.repos is not None and key not in tok.repos and repo.visibility != "public"):
             raise _not_found()
         return repo
 
@@ -1304,7 +1331,7 @@ class FakeGitHub:
     def _valid_body(self, body: Any) -> str:
         if not isinstance(body, dict) or not isinstance(body.get("body"), str):
             raise _HTTPError(422, "Invalid request.\n\nFor 'properties/body', nil is not a string.")
-        text = body["body"]
+        text = str(body["body"])
         if len(text) > 65536:
             raise _HTTPError(422, "Validation Failed", errors=[{
                 "resource": "IssueComment", "code": "unprocessable", "field": "data",
@@ -1422,7 +1449,7 @@ class FakeGitHub:
                               query: dict[str, list[str]], path: str, **_: Any) -> tuple[int, Any, dict[str, str]]:
         r = self._visible_repo(owner, repo, tok)
         sha = r.branches.get(ref, ref)
-        name = (query.get("check_name") or [None])[-1]
+        name = query["check_name"][-1] if query.get("check_name") else None
         runs = [self._check_run_json(r, run) for run in r.check_runs
                 if run["head_sha"] == sha and (name is None or run["name"] == name)]
         status, chunk, headers = self._paginate(runs, query, path)
@@ -1510,7 +1537,7 @@ class FakeGitHub:
         op = next((o for o in operations if name is None or (o.name and o.name.value == name)), None)
         if op is None or op.operation != gql.OperationType.QUERY:
             return 200, {"errors": [{"message": "FakeGitHub answers GraphQL queries only."}]}, {}
-        for definition in op.variable_definitions:
+        for definition in op.variable_definitions or ():
             var = definition.variable.name.value
             if var not in variables and definition.default_value is not None:
                 variables[var] = graphql.value_from_ast_untyped(definition.default_value)
@@ -1627,6 +1654,9 @@ class _GQLContext:
 
     def _q_repository(self, owner: str, name: str, **_: Any) -> _Repo | None:
         repo = self.fake._gql_repository(owner, name)
+        if repo is not None and self.tok.repos is not None and repo.full_name.lower() not in self.tok.repos \
+                and repo.visibility != "public":
+            repo = None
         if repo is None:
             self.errors.append({"type": "NOT_FOUND", "path": ["repository"], "locations": [],
                                 "message": f"Could not resolve to a Repository with the name '{owner}/{name}'."})
@@ -1748,11 +1778,12 @@ class _GQLContext:
             "source": {"__typename": "Organization" if rs["source_type"] == "Organization" else "Repository",
                        "login": rs["source"], "nameWithOwner": rs["source"]},
             "bypassActors__fn": lambda first=None, after=None, **_: _connection(
-                [{"__typename": "RepositoryRulesetBypassActor", "actor": None,
+                [{"__typename": "RepositoryRulesetBypassActor", "actor": None, "id": f"BA_{i}",
+                  "deployKey": a.get("actor_type") == "DeployKey", "enterpriseOwner": False,
                   "bypassMode": str(a.get("bypass_mode", "always")).upper(),
                   "repositoryRoleDatabaseId": a.get("actor_id") if a.get("actor_type") == "RepositoryRole" else None,
                   "organizationAdmin": a.get("actor_type") == "OrganizationAdmin"}
-                 for a in (rs["bypass_actors"] if self.tok.kind == "admin" else [])], first, after),
+                 for i, a in enumerate(rs["bypass_actors"] if self.tok.kind == "admin" else [])], first, after),
             "rules__fn": lambda first=None, after=None, **_: _connection(
                 [self._rule_node(None, {"type": r["type"], "parameters": r.get("parameters"),
                                         "ruleset_id": rs["id"]}) for r in rs["rules"]], first, after),
@@ -1762,8 +1793,7 @@ class _GQLContext:
         params = rule.get("parameters")
         gql_params = None
         if params is not None:
-            kind = {"pull_request": "PullRequestParameters",
-                    "required_status_checks": "RequiredStatusChecksParameters"}.get(rule["type"], "RuleParameters")
+            kind = "".join(part.title() for part in rule["type"].split("_")) + "Parameters"
             gql_params = {"__typename": kind, **{_camel(k): _camel_value(v) for k, v in params.items()}}
         ruleset = None
         if repo is not None:
@@ -1834,6 +1864,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     fake: FakeGitHub
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)

@@ -86,8 +86,8 @@ class OpenAPIContract:
 
     def template_for(self, method: str, path: str) -> str | None:
         """The spec path template of the operation answering ``method path`` (most specific wins)."""
-        for pattern_index in (2, 3):
-            hits = [op for op in self.operations if op[0] == method and op[pattern_index].match(path)]
+        for loose in (False, True):
+            hits = [op for op in self.operations if op[0] == method and (op[3] if loose else op[2]).match(path)]
             if hits:
                 return max(hits, key=lambda op: op[4])[1]
         return None
@@ -145,10 +145,10 @@ def graphql_problems(query: str, variables: dict[str, Any] | None, response: Any
     if errors or not isinstance(response, dict) or response.get("data") is None:
         return errors
 
-    def resolve_field(source: Any, info: graphql.GraphQLResolveInfo, **_: Any) -> Any:
+    def resolve_field(source: Any, info: graphql.GraphQLResolveInfo[Any], **_: Any) -> Any:
         return source.get(info.path.key) if isinstance(source, dict) else None
 
-    def resolve_type(value: Any, info: graphql.GraphQLResolveInfo, abstract: Any) -> str | None:
+    def resolve_type(value: Any, info: graphql.GraphQLResolveInfo[Any], abstract: Any) -> str | None:
         if isinstance(value, dict) and "__typename" in value:
             return str(value["__typename"])
         for candidate in info.schema.get_possible_types(abstract):
@@ -502,7 +502,7 @@ def test_fault_can_target_one_path(fake: FakeGitHub) -> None:
 def test_secondary_rate_limit_sends_retry_after(fake: FakeGitHub, status: int) -> None:
     fake.secondary_rate_limit(1, retry_after=7, status=status)
     err = error_of(lambda: client(fake, "tok-actions").get_repo("acme/models"))
-    assert (err.status, err.headers["retry-after"]) == (status, "7")
+    assert (err.status, (err.headers or {}).get("retry-after")) == (status, "7")
     assert err.data["message"].startswith("You have exceeded a secondary rate limit")
 
 
@@ -546,7 +546,7 @@ def test_comment_refused(fake: FakeGitHub, setup: str | None, token: str, status
     assert fake.comments("acme/models", 7) == []
 
 
-def annotations(n: int, start: int = 1) -> list[dict[str, Any]]:
+def make_annotations(n: int, start: int = 1) -> list[dict[str, Any]]:
     return [{"path": "train.py", "start_line": i, "end_line": i, "annotation_level": "failure",
              "message": f"finding {i}"} for i in range(start, start + n)]
 
@@ -554,8 +554,9 @@ def annotations(n: int, start: int = 1) -> list[dict[str, Any]]:
 def test_check_run_annotations_append_across_updates(fake: FakeGitHub) -> None:
     repo = client(fake, "tok-actions").get_repo("acme/models")
     run = repo.create_check_run("annexa", HEAD, status="in_progress",
-                                output={"title": "annexa", "summary": "s", "annotations": annotations(50)})
-    run.edit(conclusion="failure", output={"title": "annexa", "summary": "done", "annotations": annotations(10, 51)})
+                                output={"title": "annexa", "summary": "s", "annotations": make_annotations(50)})
+    run.edit(conclusion="failure",
+             output={"title": "annexa", "summary": "done", "annotations": make_annotations(10, 51)})
     assert (run.status, run.conclusion, run.output.annotations_count) == ("completed", "failure", 60)
     listed = [(a.path, a.start_line, a.annotation_level) for a in run.get_annotations()]
     assert listed == [("train.py", i, "failure") for i in range(1, 61)]
@@ -566,7 +567,7 @@ def test_check_run_annotations_append_across_updates(fake: FakeGitHub) -> None:
 
 
 @pytest.mark.parametrize(("token", "body", "status", "message"), [
-    ("tok-actions", {"output": {"title": "t", "summary": "s", "annotations": annotations(51)}}, 422, None),
+    ("tok-actions", {"output": {"title": "t", "summary": "s", "annotations": make_annotations(51)}}, 422, None),
     ("tok-read", {}, 403, "You must authenticate via a GitHub App."),
     ("tok-fork", {}, 403, "Resource not accessible by integration"),
 ])
@@ -637,7 +638,10 @@ def test_codeowners_errors(fake: FakeGitHub, errors: list[dict[str, Any]] | None
 ])
 def test_team_members(fake: FakeGitHub, token: str, members: list[str] | None) -> None:
     gh = client(fake, token)
-    call = lambda: gh.requester.requestJsonAndCheck("GET", "/orgs/acme/teams/ml-model-owners/members")  # noqa: E731
+
+    def call() -> tuple[dict[str, Any], Any]:
+        return gh.requester.requestJsonAndCheck("GET", "/orgs/acme/teams/ml-model-owners/members")
+
     if members is None:
         assert error_of(call).data["message"] == "Resource not accessible by integration"
         return
@@ -873,3 +877,78 @@ def test_remaining_read_endpoints(fake: FakeGitHub) -> None:
             branch.get_required_signatures(), branch.get_admin_enforcement(),
             branch.get_required_status_checks().contexts) == (2, False, True, ["ci/test"])
     assert [b.name for b in repo.get_branches()] == ["feature", "main", "release/1.0"]
+
+
+RULESETS_QUERY = """
+query($owner: String!, $name: String!) {
+  repository(owner: $owner, name: $name) {
+    rulesets(first: 10, includeParents: true) {
+      totalCount
+      nodes {
+        name enforcement target
+        source { __typename ... on Organization { login } ... on Repository { nameWithOwner } }
+        bypassActors(first: 10) { nodes { bypassMode organizationAdmin repositoryRoleDatabaseId } }
+        rules(first: 10) {
+          nodes {
+            type
+            parameters {
+              __typename
+              ... on RequiredStatusChecksParameters {
+                requiredStatusChecks { context integrationId } strictRequiredStatusChecksPolicy
+              }
+            }
+          }
+        }
+      }
+    }
+    branchProtectionRules(first: 10) {
+      nodes { pattern requiresApprovingReviews requiredApprovingReviewCount isAdminEnforced allowsForcePushes }
+    }
+  }
+}
+"""
+
+
+@pytest.mark.parametrize(("token", "bypass", "classic"), [
+    ("tok-admin", [{"bypassMode": "ALWAYS", "organizationAdmin": False, "repositoryRoleDatabaseId": 5}],
+     [{"pattern": "main", "requiresApprovingReviews": True, "requiredApprovingReviewCount": 2,
+       "isAdminEnforced": True, "allowsForcePushes": False}]),
+    ("tok-actions", [], []),
+])
+def test_graphql_rulesets_and_protection_rules(fake: FakeGitHub, token: str, bypass: list[dict[str, Any]],
+                                               classic: list[dict[str, Any]]) -> None:
+    fake.add_ruleset("acme/models", {"name": "checks", "rules": [{"type": "required_status_checks", "parameters": {
+        "required_status_checks": [{"context": "ci/test", "integration_id": 15368}],
+        "strict_required_status_checks_policy": True}}]})
+    _, data = client(fake, token).requester.graphql_query(RULESETS_QUERY, {"owner": "acme", "name": "models"})
+    repo = data["data"]["repository"]
+    nodes = repo["rulesets"]["nodes"]
+    assert [(n["name"], n["enforcement"], n["target"], n["source"]) for n in nodes] == [
+        ("release-guard", "ACTIVE", "BRANCH", {"__typename": "Repository", "nameWithOwner": "acme/models"}),
+        ("signed-trial", "EVALUATE", "BRANCH", {"__typename": "Repository", "nameWithOwner": "acme/models"}),
+        ("checks", "ACTIVE", "BRANCH", {"__typename": "Repository", "nameWithOwner": "acme/models"}),
+        ("main-guard", "ACTIVE", "BRANCH", {"__typename": "Organization", "login": "acme"})]
+    assert nodes[0]["bypassActors"]["nodes"] == bypass
+    assert nodes[2]["rules"]["nodes"] == [{"type": "REQUIRED_STATUS_CHECKS", "parameters": {
+        "__typename": "RequiredStatusChecksParameters", "strictRequiredStatusChecksPolicy": True,
+        "requiredStatusChecks": [{"context": "ci/test", "integrationId": 15368}]}}]
+    assert repo["branchProtectionRules"]["nodes"] == classic
+
+
+def test_dismissed_review_and_push_after_approval(fake: FakeGitHub) -> None:
+    later = fake.add_review("acme/models", 7, user="carol", state="APPROVED", commit_id=HEAD)
+    fake.dismiss_review("acme/models", 7, later)
+    fake.push("acme/models", 7, "d" * 40)
+    pr = client(fake, "tok-actions").get_repo("acme/models").get_pull(7)
+    assert pr.head.sha == "d" * 40
+    assert [(r.user.login, r.state, r.commit_id) for r in pr.get_reviews()] == [
+        ("bob", "APPROVED", HEAD), ("carol", "DISMISSED", HEAD)]
+
+
+def test_token_scoped_to_other_repositories_sees_404(fake: FakeGitHub) -> None:
+    fake.add_token("tok-other", kind="read", repos=["acme/other"])
+    gh = client(fake, "tok-other")
+    err = error_of(lambda: gh.get_repo("acme/models"))
+    assert (type(err), err.status) == (UnknownObjectException, 404)
+    with pytest.raises(UnknownObjectException):
+        gh.requester.graphql_query(REF_QUERY, {"owner": "acme", "name": "models", "ref": "refs/heads/main"})
