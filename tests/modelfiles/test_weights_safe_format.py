@@ -206,3 +206,15 @@ def test_large_byte_strings_are_skipped_not_read() -> None:
 
 def test_every_issue_kind_is_known() -> None:
     assert {k.value for k in Kind} >= {"unsafe-global", "malformed", "limit", "lfs-pointer"}
+
+
+def test_broken_pickle_lookalike_outside_weights_is_not_reported(tmp_path: Path) -> None:
+    results = _one(tmp_path, {"assets/blob.dat": b"\x80\x02\xf0 binary junk", "assets/x.dat": b"\x08\x03\x12garbage"})
+    assert [(r.status, r.location) for r in results] == [(Status.NOT_APPLICABLE, None)]
+
+
+def test_model_named_by_content_outside_weights_is_reported(tmp_path: Path) -> None:
+    results = _one(tmp_path, {"assets/tensors.dat": torch_zip(torch_data_pkl())})
+    assert [(r.status, r.location, r.evidence["format"]) for r in results] == [
+        (Status.PASS, Location("assets/tensors.dat"), "zip")
+    ]

@@ -52,7 +52,7 @@ def check_weights_safe_format(ctx: RuleContext) -> Iterable[Result]:
             if weight:
                 yield unknown(f"{path} could not be read: {exc.strerror or exc}", "a readable file", Location(path))
             continue
-        if not weight and not (report.model_content or _code_issues(report)):
+        if not weight and not _reportable(report):
             continue
         found = True
         yield judge(path, report)
@@ -115,8 +115,11 @@ def _worth_scanning(head: bytes) -> bool:
     return True
 
 
-def _code_issues(report: Report) -> bool:
-    return any(i.kind in (Kind.UNSAFE_GLOBAL, Kind.UNSAFE_CALL) for i in report.issues)
+def _reportable(report: Report) -> bool:
+    """A file outside the weights class is reported when it imports code, or is well-formed model content."""
+    if any(i.kind in (Kind.UNSAFE_GLOBAL, Kind.UNSAFE_CALL) for i in report.issues):
+        return True
+    return report.model_content and not any(i.kind is Kind.MALFORMED for i in report.issues)
 
 
 def _describe(issue: Issue) -> str:

@@ -99,8 +99,12 @@ class _Scan:
         elif fmt is Format.GGUF:
             self.add(check_gguf(stream, member, self.limits.max_header))
         elif fmt is Format.ONNX:
-            issues, _ = check_onnx(stream, member)
-            self.add(issues)
+            issues, parsed = check_onnx(stream, member)
+            if parsed:
+                self.add(issues)
+            else:
+                fmt = Format.UNKNOWN
+                self.formats[-1] = fmt.value
         elif fmt is Format.HDF5:
             self.hdf5(stream, member)
         elif fmt is Format.LFS_POINTER:
