@@ -245,3 +245,28 @@ def test_actions_context(tmp_path: Path, event_name: str, payload: dict[str, Any
     ctx = ActionsContext.from_env({"GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": event_name,
                                    "GITHUB_EVENT_PATH": str(path), "GITHUB_SHA": "d" * 40})
     assert (ctx.pull_number, ctx.head_sha) == (number, head)
+
+
+@needs_examples
+@pytest.mark.parametrize("token", ["tok-admin", "tok-gh"])
+def test_every_exchange_matches_githubs_descriptions(workspace: Path, fake: FakeGitHub, token: str) -> None:
+    """Each request annexa sends is a documented GitHub operation, answered as documented (OpenAPI, GraphQL)."""
+    from tests.fakes.test_github_fake import GRAPHQL_SCHEMA_PATH, SPEC_PATH, contract, graphql_problems
+
+    if not (SPEC_PATH.is_file() and GRAPHQL_SCHEMA_PATH.is_file()):
+        pytest.skip("run tests/fakes/fetch_specs.sh for @octokit/openapi and @octokit/graphql-schema")
+    seed(fake)
+    fake.set_classic_protection(REPO, "main", {"required_pull_request_reviews": {"required_approving_review_count": 1}})
+    fake.set_codeowners_errors(REPO, [{"line": 2}])
+    fake.add_review(REPO, 7, "bob", "APPROVED", commit_id=HEAD)
+    env = actions_env(workspace, fake, token, "pull_request", event_file(workspace, "pull_request", "opened"))
+    ci(env, "--upload-sarif")
+    fake.add_review(REPO, 7, "bob", "DISMISSED", commit_id=HEAD)
+    ci(env)
+    problems = [p for rec in fake.requests for p in contract().problems(rec)]
+    problems += [p for rec in fake.requests if rec.path == "/graphql"
+                 for p in graphql_problems(rec.body["query"], rec.body.get("variables"), rec.response)]
+    assert problems == []
+    assert {r.route for r in fake.requests} >= {"GET /repos/{owner}/{repo}/rules/branches/{branch}",
+                                                  "POST /repos/{owner}/{repo}/check-runs",
+                                                  "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"}
