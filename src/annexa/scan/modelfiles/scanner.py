@@ -86,8 +86,10 @@ class _Scan:
             self.pickles(stream, member, lenient=bool(_STORAGE.search(member)))
         elif fmt is Format.ZIP:
             self.nested(stream, raw if top else None, member, depth, self.zip)
+        elif fmt is Format.TAR and depth >= self.limits.max_depth:
+            self.issue(Kind.LIMIT, f"archive nested deeper than {self.limits.max_depth} levels", member)
         elif fmt is Format.TAR:
-            self.nested(stream, raw if top else None, member, depth, self.tar)
+            self.tar(raw if top else stream, member, depth)  # type: ignore[arg-type]
         elif fmt in _DECOMPRESS:
             self.decompress(stream, member, depth, fmt)
         elif fmt in (Format.SEVEN_ZIP, Format.ZSTD):
