@@ -44,6 +44,9 @@ MAX_BYTES = 3 * 1024 * 1024
 _SNIPPET = 200
 """Longest piece of a CODEOWNERS line kept in evidence."""
 
+MAX_LINE = 16384
+"""Longer lines are reported and skipped rather than parsed: no real pattern and owner list comes close."""
+
 _SECTION_START = re.compile(r"\^?\[")
 _SECTION = re.compile(r"(\^)?\[([^\]]*)\](?:\[([^\]]*)\])?(.*)\Z", re.DOTALL)
 _GITHUB_NAME = r"[A-Za-z0-9](?:[A-Za-z0-9_-]*[A-Za-z0-9_])?"
@@ -282,6 +285,7 @@ def _one(token: _Token, char: str) -> bool:
     return token == "?" or token[1] == char
 
 
+@lru_cache(maxsize=8192)
 def compile_github(pattern: str) -> Pattern:
     """Compile a GitHub CODEOWNERS pattern (gitignore rules as GitHub applies them)."""
     segs = pattern.split("/")
@@ -296,6 +300,7 @@ def compile_github(pattern: str) -> Pattern:
     return _pattern(tuple(segs), "exact" if segs and segs[-1] == "*" else "or_below")
 
 
+@lru_cache(maxsize=8192)
 def compile_gitlab(pattern: str) -> Pattern:
     """Compile a GitLab CODEOWNERS pattern (GitLab's normalisation, then ``File.fnmatch`` path semantics)."""
     if pattern.startswith("\\#"):
@@ -369,6 +374,8 @@ def valid_owner(owner: str, platform: str) -> bool:
 
 def _split(line: str) -> list[str]:
     """Whitespace-separated fields; a backslash keeps the next character (an escaped space) in its field."""
+    if "\\" not in line:
+        return line.split()
     fields: list[str] = []
     current: list[str] = []
     i = 0
@@ -405,18 +412,21 @@ def parse(text: str, platform: str) -> CodeOwners:
     return _parse_github(text)
 
 
-def _lines(text: str) -> Iterable[tuple[int, str]]:
-    """Non-blank, non-comment lines, stripped, with 1-based numbers counted on ``\\n`` as the platforms do."""
+def _lines(text: str, errors: list[Problem]) -> Iterable[tuple[int, str]]:
+    """Non-blank, non-comment lines, stripped, numbered on ``\\n`` as the platforms do; overlong ones to ``errors``."""
     for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
-        if line and not line.startswith("#"):
+        if len(line) > MAX_LINE:
+            errors.append(Problem(number, "too-long", f"line of {len(line):,} characters; not parsed",
+                                  _snippet(line)))
+        elif line and not line.startswith("#"):
             yield number, line
 
 
 def _parse_github(text: str) -> CodeOwners:
     entries: list[Entry] = []
     errors: list[Problem] = []
-    for number, line in _lines(text):
+    for number, line in _lines(text, errors):
         fields = _split(re.split(r"\s#", line, maxsplit=1)[0])
         pattern, owners = fields[0], tuple(fields[1:])
         problem = _github_pattern_problem(pattern)
@@ -454,7 +464,7 @@ def _parse_gitlab(text: str) -> CodeOwners:
     sections: list[Section] = []
     names: dict[str, str] = {}
     current: Section | None = None
-    for number, line in _lines(text):
+    for number, line in _lines(text, errors):
         snippet = _snippet(line)
         if _SECTION_START.match(line):
             section, problems = _gitlab_section(line, number, names)
@@ -530,29 +540,27 @@ def _gitlab_section(line: str, number: int, names: dict[str, str]) -> tuple[Sect
 
 
 def _catch_all_problems(entries: list[Entry], platform: str) -> list[Problem]:
-    """Catch-all lines with no owners, and catch-alls after other lines (last match wins, so those never apply)."""
+    """The last catch-all of one scope: without owners (GitHub), or after other lines, which then never apply."""
+    rules = [e for e in entries if not e.exclusion]
+    last = next((i for i in range(len(rules) - 1, -1, -1) if rules[i].compiled.catch_all), None)
+    if last is None:
+        return []
+    entry, pattern = rules[last], _snippet(rules[last].pattern)
     problems: list[Problem] = []
-    for index, entry in enumerate(entries):
-        if not entry.compiled.catch_all or entry.exclusion:
-            continue
+    if not entry.owners and platform == GITHUB:
+        problems.append(Problem(entry.line, "unowned-catch-all", f"catch-all `{pattern}` has no owners: every file "
+                                "no later line matches is left without a code owner", pattern))
+    if last:
         where = f" in section [{entry.section}]" if entry.section else ""
-        if not entry.owners and platform == GITHUB:
-            problems.append(Problem(entry.line, "unowned-catch-all",
-                                    f"catch-all `{_snippet(entry.pattern)}` has no owners: every file no later line "
-                                    "matches is left without a code owner", _snippet(entry.pattern)))
-        earlier = [e.line for e in entries[:index] if not e.exclusion]
-        if earlier:
-            shown = ", ".join(str(n) for n in earlier[:10]) + (", …" if len(earlier) > 10 else "")
-            problems.append(Problem(entry.line, "catch-all-overrides",
-                                    f"catch-all `{_snippet(entry.pattern)}` comes after {len(earlier)} other "
-                                    f"line(s){where}; the last match wins, so lines {shown} never apply",
-                                    _snippet(entry.pattern)))
+        shown = ", ".join(str(e.line) for e in rules[:10]) + (", …" if last > 10 else "")
+        problems.append(Problem(entry.line, "catch-all-overrides", f"catch-all `{pattern}` comes after {last} other "
+                                f"line(s){where}; the last match wins, so lines {shown} never apply", pattern))
     return problems
 
 
 def _section_line(text: str) -> int | None:
     """The first line that is a GitLab ``[Section]`` header, if any."""
-    for number, line in _lines(text):
+    for number, line in _lines(text, []):
         if _SECTION.match(line) and not line.startswith("[]"):
             return number
     return None

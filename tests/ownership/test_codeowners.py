@@ -274,6 +274,13 @@ def test_github_errors(text: str, errors: list[tuple[int, str]]) -> None:
     assert [(p.line, p.kind) for p in parse(text, GITHUB).errors] == errors
 
 
+@pytest.mark.parametrize("platform", [GITHUB, GITLAB])
+def test_overlong_line_is_reported_and_skipped(platform: str) -> None:
+    parsed = parse("/" + "x" * 20_000 + " @a\n* @b\n", platform)
+    assert [(p.line, p.kind, len(p.text)) for p in parsed.errors] == [(1, "too-long", 201)]
+    assert [e.line for e in parsed.entries] == [2]
+
+
 def test_github_invalid_lines_are_skipped() -> None:
     parsed = parse("* @a\n!/docs/ @b\n/src/ bad\n", GITHUB)
     assert parsed.owners_of("docs/x") == (OwnerMatch(("@a",), 1, None, "*"),)

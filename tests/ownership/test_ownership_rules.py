@@ -127,6 +127,14 @@ def test_huge_line_is_judged_not_crashed(tmp_path: Path) -> None:
     assert len(results[0].evidence["source"]) == 201
 
 
+def test_bad_lines_beyond_the_listing_limit_are_counted(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path, {"CODEOWNERS": "* @a\n" + "/x/ bad\n" * 1003})
+    results = run_rule("codeowners-valid", checkout, platform="github")
+    assert outcome(results) == [(Status.FAIL, "CODEOWNERS", line) for line in range(2, 1002)] + [
+        (Status.FAIL, "CODEOWNERS", None)]
+    assert (results[-1].key, results[-1].evidence["unlisted"]) == ("more", 3)
+
+
 def test_empty_codeowners_fails(tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path, {"CODEOWNERS": "# owners to be decided\n\n"})
     [result] = run_rule("codeowners-valid", checkout, platform="github")

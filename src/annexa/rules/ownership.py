@@ -14,6 +14,9 @@ from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passe
 
 _NAME = {"github": "GitHub", "gitlab": "GitLab"}
 
+MAX_LISTED = 1000
+"""Bad CODEOWNERS lines reported one by one; beyond this, one finding counts the rest."""
+
 
 @dataclass(frozen=True)
 class _Loaded:
@@ -73,7 +76,10 @@ def check_codeowners_valid(ctx: RuleContext) -> Iterable[Result]:
     if owners is None:
         return
     bad = list(_problems(ctx, located, located.path, owners))
-    yield from bad
+    yield from bad[:MAX_LISTED]
+    if len(bad) > MAX_LISTED:
+        yield failed(f"{located.path} has {len(bad) - MAX_LISTED:,} more bad lines, not listed one by one",
+                     Location(located.path), key="more", unlisted=len(bad) - MAX_LISTED, **platform)
     if not owners.entries and not bad:
         yield failed(f"{located.path} assigns no code owners: it has no rule lines", Location(located.path),
                      key="empty", **platform)
