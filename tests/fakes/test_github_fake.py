@@ -102,8 +102,20 @@ class OpenAPIContract:
             return [f"{where}: no operation in GitHub's OpenAPI description"]
         if f"{rec.method} {template}" != rec.route:
             return [f"{where}: the fake answered as {rec.route!r} but GitHub's operation is {template!r}"]
-        responses = self.spec["paths"][template][rec.method.lower()]["responses"]
+        operation = self.spec["paths"][template][rec.method.lower()]
+        responses = operation["responses"]
         code = str(rec.status)
+        accepted = "application/json" in operation.get("requestBody", {}).get("content", {})
+        if rec.body is not None and rec.status < 400 and accepted:  # the fake accepted it: GitHub must too
+            request_ref = SPEC_URN + "#" + _pointer("paths", template, rec.method.lower(), "requestBody", "content",
+                                                    "application/json", "schema")
+            validator = Draft7Validator({"$ref": request_ref}, registry=self.registry)
+            request_errors = [f"{where}: request {'/'.join(map(str, e.absolute_path))}: {e.message[:300]}"
+                              for e in validator.iter_errors(rec.body)][:5]
+            if request_errors:
+                return request_errors
+        if rec.status >= 400 and not (isinstance(rec.response, dict) and isinstance(rec.response.get("message"), str)):
+            return [f"{where}: an error without 'message' (GitHub always sends one)"]
         if rec.status == 304:  # conditional requests work on every GET; GitHub documents them only on some
             return [] if rec.method == "GET" and rec.response is None else [f"{where}: a 304 must be an empty GET"]
         if code in responses:
@@ -164,18 +176,27 @@ def graphql_problems(query: str, variables: dict[str, Any] | None, response: Any
     return [f"answer: {e.message} at {e.path}" for e in result.errors or []]
 
 
+def contract_problems(server: FakeGitHub) -> list[str]:
+    """Everything the server answered that GitHub's descriptions disagree with (empty without the specs).
+
+    Other suites (for example the ``annexa ci`` end-to-end test) can call this on their own ``FakeGitHub``.
+    """
+    if not (SPEC_PATH.is_file() and GRAPHQL_SCHEMA_PATH.is_file()):
+        return []
+    problems = [p for rec in server.requests for p in contract().problems(rec)]
+    for rec in server.requests:
+        if rec.path == "/graphql" and isinstance(rec.body, dict) and rec.status == 200:
+            problems += graphql_problems(rec.body["query"], rec.body.get("variables"), rec.response)
+    return problems + [f"URL outside the fake: {u}" for u in foreign_urls(server)]
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeGitHub]:
     """A seeded fake; at teardown every response it gave is checked against GitHub's descriptions."""
     with FakeGitHub() as server:
         seed(server)
         yield server
-        if SPEC_PATH.is_file() and GRAPHQL_SCHEMA_PATH.is_file():
-            problems = [p for rec in server.requests for p in contract().problems(rec)]
-            for rec in server.requests:
-                if rec.path == "/graphql" and isinstance(rec.body, dict) and rec.status == 200:
-                    problems += graphql_problems(rec.body["query"], rec.body.get("variables"), rec.response)
-            assert problems == []
+        assert contract_problems(server) == []
         assert foreign_urls(server) == []
 
 
@@ -811,18 +832,22 @@ def test_every_fake_route_is_a_github_operation(fake: FakeGitHub) -> None:
 
 
 @needs_specs
-@pytest.mark.parametrize(("route", "path", "status", "response", "problem"), [
-    ("GET /repos/{owner}/{repo}/pulls/{pull_number}", "/repos/a/b/pulls/1", 200, {"number": 1},
+@pytest.mark.parametrize(("route", "path", "status", "body", "response", "problem"), [
+    ("GET /repos/{owner}/{repo}/pulls/{pull_number}", "/repos/a/b/pulls/1", 200, None, {"number": 1},
      "is a required property"),
-    ("GET /repos/{owner}/{repo}/rules/branches/{branch}", "/repos/a/b/rules/branches/main", 200,
+    ("GET /repos/{owner}/{repo}/rules/branches/{branch}", "/repos/a/b/rules/branches/main", 200, None,
      [{"type": "deletion", "ruleset_id": "one"}], "is not valid under any of the given schemas"),
-    ("GET /repos/{owner}/{repo}/branches/{branch}", "/repos/a/b/branches/main", 201, {},
+    ("GET /repos/{owner}/{repo}/branches/{branch}", "/repos/a/b/branches/main", 201, None, {},
      "status 201 is not a documented response"),
-    ("GET /repos/{owner}/{repo}", "/repos/a/b/branches/main", 200, {}, "GitHub's operation is"),
+    ("GET /repos/{owner}/{repo}", "/repos/a/b/branches/main", 200, None, {}, "GitHub's operation is"),
+    ("GET /repos/{owner}/{repo}/branches/{branch}/protection", "/repos/a/b/branches/main/protection", 403, None,
+     {"error": "no"}, "an error without 'message'"),
+    ("POST /repos/{owner}/{repo}/check-runs", "/repos/a/b/check-runs", 201, {"name": "annexa"}, {},
+     "request : 'head_sha' is a required property"),
 ])
-def test_contract_catches_a_wrong_response(route: str, path: str, status: int, response: Any,
+def test_contract_catches_a_wrong_response(route: str, path: str, status: int, body: Any, response: Any,
                                            problem: str) -> None:
-    rec = RecordedRequest(route.split()[0], path, {}, status, "t", route, None, response, {})
+    rec = RecordedRequest(route.split()[0], path, {}, status, "t", route, body, response, {})
     problems = contract().problems(rec)
     assert any(problem in p for p in problems), problems
 
