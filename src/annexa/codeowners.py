@@ -552,7 +552,7 @@ def _catch_all_problems(entries: list[Entry], platform: str) -> list[Problem]:
                                 "no later line matches is left without a code owner", pattern))
     if last:
         where = f" in section [{entry.section}]" if entry.section else ""
-        shown = ", ".join(str(e.line) for e in rules[:10]) + (", …" if last > 10 else "")
+        shown = ", ".join(str(e.line) for e in rules[: min(last, 10)]) + (", …" if last > 10 else "")
         problems.append(Problem(entry.line, "catch-all-overrides", f"catch-all `{pattern}` comes after {last} other "
                                 f"line(s){where}; the last match wins, so lines {shown} never apply", pattern))
     return problems

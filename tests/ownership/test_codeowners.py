@@ -281,6 +281,12 @@ def test_overlong_line_is_reported_and_skipped(platform: str) -> None:
     assert [e.line for e in parsed.entries] == [2]
 
 
+def test_catch_all_message_names_only_the_lines_it_overrides() -> None:
+    [problem] = parse("/a/ @x\n/b/ @y\n* @z\n/c/ @w\n", GITHUB).errors
+    assert problem.message == ("catch-all `*` comes after 2 other line(s); the last match wins, "
+                               "so lines 1, 2 never apply")
+
+
 def test_github_invalid_lines_are_skipped() -> None:
     parsed = parse("* @a\n!/docs/ @b\n/src/ bad\n", GITHUB)
     assert parsed.owners_of("docs/x") == (OwnerMatch(("@a",), 1, None, "*"),)
