@@ -6,6 +6,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${ANNEXA_OCTOKIT_CACHE:-$here/../.cache/octokit}"
 mkdir -p "$cache"
+cache="$(cd "$cache" && pwd)"
 
 packages=(
   "openapi:@octokit/openapi@23.0.2"
@@ -16,7 +17,9 @@ packages=(
 for entry in "${packages[@]}"; do
   dir="${entry%%:*}"
   spec="${entry#*:}"
-  if [[ -f "$cache/$dir/package.json" ]]; then
+  want="${spec##*@}"
+  if [[ -f "$cache/$dir/package.json" ]] &&
+     [[ "$(node -p "require('$cache/$dir/package.json').version")" == "$want" ]]; then
     echo "fetch_specs: $spec already in $cache/$dir"
     continue
   fi

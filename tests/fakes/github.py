@@ -1,11 +1,33 @@
 """A stateful fake of GitHub's REST and GraphQL APIs, speaking real HTTP on 127.0.0.1.
 
-Used by the real PyGithub client (``Github(base_url=fake.base_url, ...)``). It models the parts annexa reads and
-writes: repositories, branches, classic protection, repository and organisation rulesets, pull requests with their
-files and reviews, issue comments, check runs, SARIF uploads, CODEOWNERS errors, teams, contents and rate limits.
-Responses follow GitHub's OpenAPI description (``tests/fakes/test_github_fake.py`` validates them). Per token kind
-it answers 403 / 404 the way GitHub does for that token; it can inject 5xx, secondary rate limits, stalls and
-latency. Every URL it returns points at its own host and ``/api/v3`` prefix.
+Used by the real PyGithub client (``Github(base_url=fake.base_url, ...)``; GraphQL then goes to
+``fake.graphql_url``). It models what annexa reads and writes: repositories, branches, classic protection,
+repository and organisation rulesets, pull requests with files and reviews, issue comments, check runs, SARIF
+uploads, CODEOWNERS errors, teams, contents and rate limits. Responses follow GitHub's OpenAPI description
+(``test_github_fake.py`` validates them); every URL it returns points at its own host and ``/api/v3`` prefix.
+
+Token kinds (``add_token``), as GitHub answers them:
+
+=================  ==================================  =======================  ===================
+kind               classic protection, org rulesets,   ``security_and_``        writes (comments,
+                   team members                        ``analysis``             check runs, SARIF)
+=================  ==================================  =======================  ===================
+admin              readable                            present                  allowed
+github_token       403 "Resource not accessible by     absent                   allowed
+                   integration"
+read               404 "Not Found" (team members ok)   absent                   comments only; check
+                                                                                runs / SARIF 403
+fork_readonly      as github_token                     absent                   403 "Resource not
+                                                                                accessible by
+                                                                                integration"
+=================  ==================================  =======================  ===================
+
+Everyone with read access gets ``/rules/branches/{b}``, the branch's ``protected``, repository rulesets (bypass
+actors only for admin), CODEOWNERS errors and GraphQL ``refUpdateRule`` (``branchProtectionRule`` only for admin).
+Archived repositories refuse writes with 403. Org rulesets apply by ``conditions.repository_name`` or
+``repository_id`` (any other condition: to every repository of the org). Faults: ``fail_next`` (5xx),
+``secondary_rate_limit`` (403/429 + Retry-After), ``stall_next`` (client timeouts), ``latency`` (every request),
+``set_rate_limit_remaining`` (primary limit). ``requests`` records every exchange for counting and contract checks.
 """
 
 from __future__ import annotations
@@ -256,7 +278,7 @@ class FakeGitHub:
     def add_repo(self, full_name: str, default_branch: str = "main", visibility: str = "private",
                  archived: bool = False, security_and_analysis: Mapping[str, str] | None = None,
                  empty: bool = False, description: str | None = None) -> dict[str, Any]:
-        """Create a repository; returns its JSON as an admin would see it."""
+        """Create (or replace, dropping its state) a repository; returns its JSON as an admin would see it."""
         owner, name = full_name.split("/", 1)
         if visibility not in ("public", "private", "internal"):
             raise ValueError(f"visibility must be public, private or internal, not {visibility!r}")
