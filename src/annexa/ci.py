@@ -273,7 +273,7 @@ def _why_not_post(ctx: ActionsContext, pull: PullFacts, archived: bool) -> str |
         return f"Pull request #{ctx.pull_number} no longer exists, so nothing was posted to it."
     if pull.state in ("closed", "merged"):
         return f"Pull request #{ctx.pull_number} is {pull.state}, so the report was not posted to it."
-    if pull.fork and ctx.event_name == "pull_request":
+    if pull.fork and ctx.event_name in ("pull_request", "pull_request_review"):
         return (
             f"Pull request #{ctx.pull_number} comes from a fork: GitHub gives its workflow a read-only token, so "
             "no comment and no check run were posted. The full report is in this summary and the SARIF file."
