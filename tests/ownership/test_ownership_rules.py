@@ -225,6 +225,20 @@ def test_owner_github_rejects_does_not_count(tmp_path: Path) -> None:
     assert kept.evidence["rejected_by_github"] == [{"line": 3, "owners": ["@acme/other"]}]
 
 
+def test_rejected_owner_found_from_the_file_when_the_api_error_has_no_source(tmp_path: Path) -> None:
+    files = {"policies/a.yml": "id: a\n", ".github/CODEOWNERS": "  /policies/ @acme/security\n"}
+    checkout = make_checkout(tmp_path, files)
+    api = ({"line": 1, "column": 14, "kind": "Unknown owner", "message": "Unknown owner on line 1",
+            "path": ".github/CODEOWNERS"},)
+    valid = run_rule("codeowners-valid", checkout, platform="github", settings=settings(api))
+    assert [(r.status, r.key) for r in valid] == [(Status.FAIL, "github:Unknown owner:/policies/ @acme/security")]
+    results = run_rule("sensitive-paths-owned", checkout, platform="github", config=OWNERS, settings=settings(api))
+    assert [(r.status, r.location.path if r.location else None, r.key) for r in results] == [
+        (Status.FAIL, ".github/CODEOWNERS", "unowned"),
+        (Status.FAIL, "policies/a.yml", "rejected-owner"),
+    ]
+
+
 def test_sensitive_paths_on_gitlab_need_a_required_section(tmp_path: Path) -> None:
     codeowners = ("* @acme/eng\n"
                   "[Security] @acme/security\n"

@@ -25,6 +25,7 @@ class _Loaded:
     file: CodeOwnersFile
     owners: CodeOwners | None
     error: UnreadableFile | None
+    lines: tuple[str, ...] = ()
 
     @property
     def platform_evidence(self) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def _load(ctx: RuleContext) -> _Loaded | None:
             text = checkout.read_text(located.path, MAX_BYTES)
         except UnreadableFile as exc:
             return _Loaded(located, None, exc)
-        return _Loaded(located, parse(text, located.platform), None)
+        return _Loaded(located, parse(text, located.platform), None, tuple(text.split("\n")))
 
     return ctx.memo("ownership:codeowners", compute)
 
@@ -75,7 +76,7 @@ def check_codeowners_valid(ctx: RuleContext) -> Iterable[Result]:
     owners = loaded.owners
     if owners is None:
         return
-    bad = list(_problems(ctx, located, located.path, owners))
+    bad = list(_problems(ctx, loaded, located.path, owners))
     yield from bad[:MAX_LISTED]
     if len(bad) > MAX_LISTED:
         yield failed(f"{located.path} has {len(bad) - MAX_LISTED:,} more bad lines, not listed one by one",
@@ -102,16 +103,17 @@ def _platform_errors(ctx: RuleContext, located: CodeOwnersFile) -> tuple[Mapping
     return settings.codeowners_errors.value
 
 
-def _problems(ctx: RuleContext, located: CodeOwnersFile, file: str, owners: CodeOwners) -> Iterable[Result]:
+def _problems(ctx: RuleContext, loaded: _Loaded, file: str, owners: CodeOwners) -> Iterable[Result]:
     """One failure per bad line: GitHub's own errors where it reported them, annexa's parse otherwise."""
-    platform = {"platform": located.platform, "platform_reason": located.platform_reason}
+    located = loaded.file
+    platform = loaded.platform_evidence
     reported: set[tuple[str, int]] = set()
     for error in _platform_errors(ctx, located) or ():
         path = str(error.get("path") or file)
         line = _int(error.get("line"))
         kind = str(error.get("kind") or "error")
         message = (str(error.get("message") or "").strip().splitlines() or [kind])[0][:300]
-        source = str(error.get("source") or "").strip()[:200]
+        source = _source(error, loaded).strip()[:200]
         if line is not None:
             reported.add((path, line))
         detail: dict[str, Any] = {"kind": kind, "source": source, "reported_by": "github", **platform}
@@ -147,7 +149,7 @@ def _ownership(ctx: RuleContext, files: list[str], role: str, what: str) -> Iter
     wanted = {o.casefold() for o in required}
     base: dict[str, Any] = {"required_owners": list(required), "codeowners": loaded.file.path,
                             **loaded.platform_evidence}
-    rejected = _rejected_owners(ctx, loaded.file)
+    rejected = _rejected_owners(ctx, loaded)
     for path in files:
         where = Location(path)
         if loaded.owners is None:
@@ -172,13 +174,24 @@ def _ownership(ctx: RuleContext, files: list[str], role: str, what: str) -> Iter
                          key="wrong-owner" if any(m.owners for m in matches) else "unowned", **evidence)
 
 
-def _rejected_owners(ctx: RuleContext, located: CodeOwnersFile) -> dict[int, set[str]]:
+def _source(error: Mapping[str, object], loaded: _Loaded) -> str:
+    """The CODEOWNERS line an API error is about, unstripped: its ``source``, or else that line of the file read."""
+    source = error.get("source")
+    if isinstance(source, str) and source.strip():
+        return source
+    line = _int(error.get("line"))
+    if line is not None and line <= len(loaded.lines) and error.get("path") in (None, loaded.file.path):
+        return loaded.lines[line - 1].rstrip("\r")
+    return ""
+
+
+def _rejected_owners(ctx: RuleContext, loaded: _Loaded) -> dict[int, set[str]]:
     """Owners GitHub's CODEOWNERS errors say it does not use (unknown or invalid), by line, case-folded."""
     rejected: dict[int, set[str]] = {}
-    for error in _platform_errors(ctx, located) or ():
+    for error in _platform_errors(ctx, loaded.file) or ():
         line, column = _int(error.get("line")), _int(error.get("column"))
-        source = error.get("source")
-        if line is None or column is None or not isinstance(source, str) or "owner" not in str(error.get("kind")):
+        source = _source(error, loaded)
+        if line is None or column is None or "owner" not in str(error.get("kind")):
             continue
         token = source[column - 1 :].split(maxsplit=1)
         if token:
