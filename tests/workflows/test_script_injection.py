@@ -48,6 +48,8 @@ TITLE_ENV = "        env:\n          TITLE: ${{ github.event.pull_request.title 
                      [(FAIL, WF, 9)], id="head-commit-message"),
         pytest.param(run_block("echo ${{ github.event.commits[0].author.email }}"), [(FAIL, WF, 9)],
                      id="indexed-commit-author"),
+        pytest.param(run_block("echo ${{ github.event['pull_request']['title'] }}"), [(FAIL, WF, 9)],
+                     id="bracket-index"),
         pytest.param(run_block("echo '${{ toJSON(github.event) }}' > event.json"), [(FAIL, WF, 9)],
                      id="whole-event-object"),
         pytest.param(run_block("echo ${{ github.head_ref || github.ref_name }}"), [(FAIL, WF, 9)],
@@ -130,6 +132,17 @@ def test_github_evidence(tmp_path: Path) -> None:
         "sink": "run",
         "expression": TITLE,
         "contexts": ["github.event.pull_request.title"],
+    }
+
+
+def test_composite_action_evidence_has_no_job(tmp_path: Path) -> None:
+    [result] = results(RULE, tmp_path, {".github/actions/notify/action.yml": COMPOSITE})
+    assert result.message.startswith("step 1 expands `${{ github.event.pull_request.body }}` inside `run`")
+    assert result.evidence == {
+        "step": "step 1",
+        "sink": "run",
+        "expression": "${{ github.event.pull_request.body }}",
+        "contexts": ["github.event.pull_request.body"],
     }
 
 

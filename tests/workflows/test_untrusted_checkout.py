@@ -207,6 +207,12 @@ def test_failure_evidence(tmp_path: Path) -> None:
     }
 
 
+def test_refs_pull_literal_is_named_whole(tmp_path: Path) -> None:
+    ref = "refs/pull/${{ github.event.number }}/merge"
+    [result] = results(RULE, tmp_path, {WF: checkout_with("pull_request_target", ref)})
+    assert result.evidence["names"] == [f"literal {ref}"]
+
+
 def test_called_code_names_the_caller(tmp_path: Path) -> None:
     [alone, via_caller] = results(RULE, tmp_path, {WF: CALLER, CALLEE_PATH: CALLEE})
     assert alone.evidence == {"triggers": ["workflow_call"]}

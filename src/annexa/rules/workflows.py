@@ -14,6 +14,7 @@ from annexa.model import Location, Result
 from annexa.paths import match_any
 from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown, unreadable
 from annexa.scan.ci_yaml import (
+    EXPRESSION_RE,
     SHA_RE,
     CiFile,
     CiKind,
@@ -71,7 +72,7 @@ def _load(ctx: RuleContext, path: str) -> CiFile | CiYamlError | UnreadableFile:
 def _each_file(ctx: RuleContext, kinds: Sequence[CiKind], what: str, check: Check) -> Iterator[Result]:
     """Run ``check`` on every CI file of the given kinds in scope; per-file pass, unknown or unreadable."""
     found = False
-    for path in ctx.scoped_files("ci") if ctx.checkout is not None else []:
+    for path in ctx.scoped_files("ci"):
         if not is_ci_yaml(path):
             continue
         loaded = _load(ctx, path)
@@ -188,7 +189,7 @@ def _strip_parens(operand: str) -> str:
 
 def _value_operands(body: str) -> list[str]:
     """The parts of an expression whose value can become its result (booleans and guard conditions dropped)."""
-    body = _STRING.sub("''", body)
+    body = _STRING.sub("''", _ANY_INDEX.sub(".*", _QUOTED_INDEX.sub(r".\1", body)))
     values: list[str] = []
     for alternative in _split_top(body, "||"):
         last = _strip_parens(_split_top(alternative, "&&")[-1])
@@ -220,9 +221,9 @@ def _untrusted_refs(body: str, patterns: Sequence[str], env_taint: set[str]) -> 
 
 def _pr_head_refs(value: str, inputs: set[str], env_taint: set[str]) -> list[str]:
     """What in a value names the pull request's code: a PR-head context, a tainted input or env, ``refs/pull/``."""
-    found = [f"literal {m.group(0)}" for m in re.finditer(r"(?:refs/)?\bpull/[^\s'\"]*", value)]
-    for match in re.finditer(r"\$\{\{(.*?)\}\}", value, re.S):
-        for ref in _references(match.group(1)):
+    found = [f"literal {m.group(0)}" for m in re.finditer(r"(?:refs/)?\bpull/(?:\$\{\{.*?\}\}|[^\s'\"])*", value)]
+    for body in EXPRESSION_RE.findall(value):
+        for ref in _references(body):
             if (
                 (ref.startswith("inputs.") and ref[7:] in inputs)
                 or (ref.startswith("env.") and ref[4:] in env_taint)
@@ -614,12 +615,12 @@ def _injection_github(ci: CiFile, patterns: Sequence[str]) -> list[Result]:
     if ci.kind == "workflow":
         groups = [(j.id, j.steps, (ci.root, j.node)) for j in jobs(ci)]
     else:
-        groups = [("(composite action)", action_steps(ci), ())]
+        groups = [("", action_steps(ci), ())]
     for owner, steps, scopes in groups:
         for step in steps:
             env = env_values(*scopes, step.node)
-            env_taint = {k for k, v in env.items() if any(
-                _untrusted_refs(body, patterns, set()) for body, _ in _bodies(v))}
+            env_taint = {k for k, v in env.items()
+                         if any(_untrusted_refs(body, patterns, set()) for body in EXPRESSION_RE.findall(v))}
             sinks: list[tuple[str, tuple[yaml.Node, yaml.Node]]] = []
             run = entry(step.node, "run")
             if run is not None:
@@ -627,22 +628,21 @@ def _injection_github(ci: CiFile, patterns: Sequence[str]) -> list[Result]:
             script = entry(get(step.node, "with"), "script")
             if script is not None and (step.uses or "").lower().startswith("actions/github-script@"):
                 sinks.append(("github-script", script))
+            where = f"job {owner}, {step.label}" if owner else step.label
             for sink, (key, value) in sinks:
                 for body, number in expressions(ci, value, line(key)):
                     refs = _untrusted_refs(body, patterns, env_taint)
-                    if refs:
-                        expr = "${{ " + body.strip() + " }}"
-                        problems.append(failed(
-                            f"job {owner}, {step.label} expands `{expr}` inside `{sink}`: the text is pasted into "
-                            "the script before it runs; pass it through `env:` and use the variable instead",
-                            Location(ci.path, number), key=f"{owner}:{step.label}:{expr}",
-                            job=owner, step=step.label, sink=sink, expression=_evidence_text(expr), contexts=refs,
-                        ))
+                    if not refs:
+                        continue
+                    expr = "${{ " + body.strip() + " }}"
+                    evidence: dict[str, Any] = {"job": owner} if owner else {}
+                    problems.append(failed(
+                        f"{where} expands `{expr}` inside `{sink}`: the text is pasted into the script before it "
+                        "runs; pass it through `env:` and use the variable instead",
+                        Location(ci.path, number), key=f"{owner}:{step.label}:{expr}",
+                        **evidence, step=step.label, sink=sink, expression=_evidence_text(expr), contexts=refs,
+                    ))
     return problems
-
-
-def _bodies(value: str) -> list[tuple[str, int]]:
-    return [(m.group(1), 0) for m in re.finditer(r"\$\{\{(.*?)\}\}", value, re.S)]
 
 
 def _variable_text(node: yaml.Node) -> str:
