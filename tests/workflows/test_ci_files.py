@@ -160,3 +160,19 @@ def test_expression_lines(tmp_path: Path, block: str, expected: list[tuple[str, 
     node = get(loaded.root, "run")
     assert isinstance(node, yaml.Node)
     assert expressions(loaded, node, 1) == expected
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("- a\n- b\n", id="top-level-list"),
+        pytest.param("on: push\njobs: [a, b]\n", id="jobs-as-list"),
+        pytest.param("a: &a [*a]\n", id="recursive-alias"),
+        pytest.param("on: pull_request_target\npermissions: {}\njobs:\n  a:\n    uses: {x: 1}\n    steps: 7\n",
+                     id="mapping-uses"),
+    ],
+)
+def test_odd_but_valid_yaml_passes_without_crashing(tmp_path: Path, rule: str, content: str) -> None:
+    assert outcomes(rule, tmp_path, {WF: content}) == [(Status.PASS, WF, None)]

@@ -330,13 +330,14 @@ def _pin_github(ci: CiFile, allow: Sequence[str]) -> tuple[list[Result], dict[st
     refs: list[tuple[str, str, yaml.Node, str]] = []
     if ci.kind == "workflow":
         for job in jobs(ci):
-            called = entry(job.node, "uses")
-            if called is not None:
-                refs.append((job.id, f"job {job.id}", called[1], "reusable workflow"))
+            called = get(job.node, "uses")
+            if text(called) is not None and called is not None:
+                refs.append((job.id, f"job {job.id}", called, "reusable workflow"))
             refs += [(job.id, f"job {job.id}, {s.label}", n, "action")
-                     for s in job.steps if (n := get(s.node, "uses"))]
+                     for s in job.steps if (n := get(s.node, "uses")) and text(n) is not None]
     else:
-        refs += [("", s.label, n, "action") for s in action_steps(ci) if (n := get(s.node, "uses"))]
+        refs += [("", s.label, n, "action")
+                 for s in action_steps(ci) if (n := get(s.node, "uses")) and text(n) is not None]
         image = get(get(ci.root, "runs"), "image")
         if (text(image) or "").startswith("docker://") and image is not None:
             refs.append(("", "runs.image", image, "image"))
@@ -488,9 +489,9 @@ class _Untrusted:
         for job in jobs(ci):
             inner = _Context(state.triggers, state.inputs, (*state.conditions, text(get(job.node, "if"))),
                              state.via, state.depth)
-            called = entry(job.node, "uses")
-            if called is not None:
-                self.called_workflow(ci, job.id, job.node, called[1], inner)
+            called = get(job.node, "uses")
+            if called is not None and text(called) is not None:
+                self.called_workflow(ci, job.id, job.node, called, inner)
             else:
                 self.steps(ci, job.id, job.steps, (ci.root, job.node), inner)
 
