@@ -256,8 +256,10 @@ def _collect_pull(client: GitHubClient, ctx: ActionsContext, number: int, inputs
     weights = inputs.config.path_class("weights")
     if not any(match_any(weights, path) for path in pull.change.files):
         return pull
-    teams = [o for o in inputs.config.owners_of("models") if "/" in o]
-    if not teams:
+    owners = inputs.config.owners_of("models")
+    users = {o.lstrip("@").lower() for o in owners if "/" not in o}
+    teams = [o for o in owners if "/" in o]
+    if not teams or not any(r.state == "APPROVED" and r.user.lower() not in users for r in pr.reviews):
         return pull
     members, reasons = collector.team_members(teams)
     return replace(pull, pull_request=replace(pr, team_members=members, team_reasons=reasons))

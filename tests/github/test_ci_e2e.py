@@ -270,3 +270,26 @@ def test_every_exchange_matches_githubs_descriptions(workspace: Path, fake: Fake
     assert {r.route for r in fake.requests} >= {"GET /repos/{owner}/{repo}/rules/branches/{branch}",
                                                   "POST /repos/{owner}/{repo}/check-runs",
                                                   "PATCH /repos/{owner}/{repo}/issues/comments/{comment_id}"}
+
+
+@needs_examples
+def test_a_huge_report_fits_one_comment_and_caps_annotations(workspace: Path, fake: FakeGitHub) -> None:
+    seed(fake)
+    ws = workspace / "ws"
+    shards = [f"models/shard-{i:04d}.safetensors" for i in range(1200)]
+    for shard in shards:
+        (ws / shard).write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{}      ")
+    fake.set_pull_files(REPO, 7, [{"filename": shard, "status": "added"} for shard in shards])
+    lfs_policy = POLICY + "  - {rule: weights-in-lfs, severity: high, controls: [A.8.3]}\n"
+    (ws / "policy" / "model-change.yml").write_text(lfs_policy, encoding="utf-8")
+    outcome = ci(actions_env(workspace, fake, "tok-admin", "pull_request",
+                             event_file(workspace, "pull_request", "opened")))
+    [comment] = fake.comments(REPO, 7)
+    assert len(comment["body"]) <= 65_536
+    assert comment["body"].startswith(MARKER)
+    assert f"see the full report: {fake.origin}/{REPO}/actions/runs/4242._" in comment["body"]
+    [run] = fake.check_runs(REPO)
+    assert len(run["annotations"]) == 500
+    assert [r.method for r in fake.requests if "check-runs" in r.path] == ["POST"] + ["PATCH"] * 9
+    assert "annexa: check run: " in "\n".join(outcome.messages)
+    assert any(m.endswith("(500 annotations, 702 more in the report)") for m in outcome.messages)
