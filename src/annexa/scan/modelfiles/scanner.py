@@ -9,6 +9,7 @@ import itertools
 import lzma
 import os
 import re
+import struct
 import tarfile
 import tempfile
 import zipfile
@@ -42,7 +43,8 @@ _DECOMPRESS: dict[Format, Callable[..., io.BufferedIOBase]] = {
     Format.XZ: lzma.LZMAFile,
 }
 _ARCHIVE_ERRORS = (
-    zipfile.BadZipFile, tarfile.TarError, zlib.error, lzma.LZMAError, OSError, EOFError, ValueError,
+    struct.error, KeyError, IndexError, TypeError, AssertionError, zipfile.BadZipFile, tarfile.TarError,
+    zlib.error, lzma.LZMAError, OSError, EOFError, ValueError,
     NotImplementedError, Truncated, RuntimeError,
 )  # fmt: skip
 
@@ -308,6 +310,8 @@ def scan_stream(handle: BinaryIO, size: int, limits: Limits, allowed: frozenset[
         state.issue(Kind.MALFORMED, f"truncated: {exc}", "")
     except _ARCHIVE_ERRORS as exc:
         state.issue(Kind.MALFORMED, f"cannot be parsed: {exc}", "")
+    except Exception as exc:  # fail closed: a scanner fault is a finding, never a pass or a crash
+        state.issue(Kind.MALFORMED, f"scanner could not finish: {type(exc).__name__}: {exc}", "")
     if fmt is Format.UNKNOWN and state.formats and state.formats[0] != Format.UNKNOWN.value:
         fmt = Format(state.formats[0])
     model = any(f in MODEL_FORMATS or f == "keras" for f in state.formats)
