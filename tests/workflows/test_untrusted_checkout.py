@@ -77,6 +77,16 @@ jobs:
           git fetch origin "$HEAD" && git checkout "$HEAD"
 """
 
+PUSH_TO_HEAD = """\
+on: pull_request_target
+jobs:
+  notify:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          git push origin HEAD:${{ github.head_ref }} --dry-run
+"""
+
 FORK_REPOSITORY = """\
 on: pull_request_target
 jobs:
@@ -181,6 +191,9 @@ ACTION_PATH = ".github/actions/fetch/action.yml"
         pytest.param({WF: ISSUE_COMMENT_RUN}, [(FAIL, WF, 15)], id="gh-pr-checkout-in-block"),
         pytest.param({WF: GIT_FETCH_PULL}, [(FAIL, WF, 7)], id="git-fetch-pull"),
         pytest.param({WF: ENV_INDIRECTION}, [(FAIL, WF, 10)], id="env-indirection"),
+        pytest.param({WF: PUSH_TO_HEAD}, [(PASS, WF, None)], id="push-to-head-branch-only"),
+        pytest.param({WF: PUSH_TO_HEAD.replace("push origin", "-C src fetch origin")}, [(FAIL, WF, 7)],
+                     id="git-with-options-fetch"),
         pytest.param({WF: FORK_REPOSITORY}, [(FAIL, WF, 8)], id="fork-repository"),
         pytest.param({WF: LABEL_ONLY}, [(PASS, WF, None)], id="labeler-no-pr-code"),
         pytest.param({WF: REMOTE_REUSABLE}, [(UNKNOWN, WF, 4)], id="remote-reusable-workflow"),

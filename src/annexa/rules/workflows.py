@@ -431,7 +431,10 @@ _SAME_REPO = re.compile(
 )
 _MAINTAINER = re.compile(r"author_association|\.labels\b|event\.label\.|github\.(?:triggering_)?actor\b")
 _FETCH_PR = re.compile(r"\b(?:gh|hub)\s+pr\s+checkout\b")
-_GIT = re.compile(r"\bgit\s")
+_GIT = re.compile(
+    r"\bgit\b[^;&|\n]*?\b(?:fetch|checkout|switch|pull|clone|reset|worktree|merge|rebase|cherry-pick|am)\b"
+)
+"""A git command that brings commits into the working tree."""
 _SHELL_VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")
 
 
