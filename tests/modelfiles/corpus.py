@@ -486,7 +486,7 @@ def corpus() -> list[Sample]:
         globals=("keras.layers.Lambda",), kinds=("lambda-layer",), member="config.json")  # fmt: skip
     add("keras-foreign-module", "models/cve.keras",
         keras_zip(keras_config([{**DENSE, "config": {"name": "d", "activation": FOREIGN}}])),
-        "fail", True, globals=("os.function",), kinds=("foreign-module",), member="config.json")  # fmt: skip
+        "fail", True, globals=("os.system",), kinds=("foreign-module",), member="config.json")  # fmt: skip
     add("h5-benign", "models/model.h5", h5(keras_config([DENSE])), "pass", False)
     add("h5-weights-only", "models/weights.h5", b"\x89HDF\r\n\x1a\n" + b"\0" * 256, "pass", False)
     add("h5-lambda", "models/lambda.h5", h5(keras_config([LAMBDA])), "fail", True,

@@ -218,3 +218,10 @@ def test_model_named_by_content_outside_weights_is_reported(tmp_path: Path) -> N
     assert [(r.status, r.location, r.evidence["format"]) for r in results] == [
         (Status.PASS, Location("assets/tensors.dat"), "zip")
     ]
+
+
+def test_scanning_never_executes_the_file(tmp_path: Path) -> None:
+    marker = tmp_path / "was-loaded"
+    data = P(2).call("builtins", "open", str(marker), "w").done()
+    [result] = _one(tmp_path / "repo", {"m/trap.pkl": data})
+    assert (result.status, result.evidence["globals"], marker.exists()) == (Status.FAIL, ["builtins.open"], False)

@@ -428,7 +428,8 @@ def check_keras_config(config: object, member: str, allowed_modules: frozenset[s
             issues.append(_issue(Kind.LAMBDA_LAYER, message, member, name="keras.layers.Lambda"))
         module = item.get("module")
         if isinstance(module, str) and module.split(".")[0] not in KERAS_ROOTS:
-            full = f"{module}.{cls}" if isinstance(cls, str) else module
+            target = inner if cls == "function" and isinstance(inner, str) else cls
+            full = f"{module}.{target}" if isinstance(target, str) else module
             if full not in allowed_modules and module not in allowed_modules:
                 issues.append(_issue(Kind.FOREIGN_MODULE, f"Keras config references {full}, outside Keras", member,
                                      name=full))  # fmt: skip
