@@ -293,3 +293,16 @@ def test_a_huge_report_fits_one_comment_and_caps_annotations(workspace: Path, fa
     assert [r.method for r in fake.requests if "check-runs" in r.path] == ["POST"] + ["PATCH"] * 9
     assert "annexa: check run: " in "\n".join(outcome.messages)
     assert any(m.endswith("(500 annotations, 702 more in the report)") for m in outcome.messages)
+
+
+@needs_examples
+def test_merge_group_gets_a_check_run_on_the_queue_commit(workspace: Path, fake: FakeGitHub) -> None:
+    seed(fake)
+    payload = load_webhook_example("checks_requested", "merge_group")
+    path = workspace / "merge_group.json"
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    outcome = ci(actions_env(workspace, fake, "tok-gh", "merge_group", path))
+    [run] = fake.check_runs(REPO)
+    assert (run["head_sha"], fake.comments(REPO, 7)) == (payload["merge_group"]["head_sha"], [])
+    assert (outcome.report.run.pull_request, statuses(outcome)["weights-owner-approved"]) == (None, Status.UNKNOWN)
+    assert not any("/pulls/" in r.path for r in fake.requests)
