@@ -38,7 +38,6 @@ from annexa.scan.ci_yaml import (
     walk_scalars,
 )
 
-GITHUB: tuple[CiKind, ...] = ("workflow", "action")
 WORKFLOWS: tuple[CiKind, ...] = ("workflow",)
 ALL_CI: tuple[CiKind, ...] = ("workflow", "action", "gitlab")
 

@@ -232,17 +232,16 @@ def action_steps(ci: CiFile) -> list[Step]:
     return [Step(i, s) for i, s in enumerate(nodes) if isinstance(s, yaml.MappingNode)]
 
 
-def triggers(ci: CiFile) -> dict[str, int]:
-    """The events a workflow runs on, with the line each is named on."""
-    found = entry(ci.root, "on")
-    if found is None:
-        return {}
-    key, value = found
+def triggers(ci: CiFile) -> list[str]:
+    """The events a workflow runs on."""
+    value = get(ci.root, "on")
     if isinstance(value, yaml.ScalarNode):
-        return {str(value.value): line(value)}
-    if isinstance(value, yaml.SequenceNode):
-        return {str(v.value): line(v) for v in value.value if isinstance(v, yaml.ScalarNode)}
-    return {str(k.value): line(k) for k, _ in items(value) if isinstance(k, yaml.ScalarNode)} or {"": line(key)}
+        named = [value]
+    elif isinstance(value, yaml.SequenceNode):
+        named = [v for v in value.value if isinstance(v, yaml.ScalarNode)]
+    else:
+        named = [k for k, _ in items(value) if isinstance(k, yaml.ScalarNode)]
+    return [str(n.value) for n in named if n.value]
 
 
 def env_values(*scopes: yaml.Node | None) -> dict[str, str]:
