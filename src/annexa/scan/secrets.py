@@ -1,0 +1,317 @@
+"""Secret scanning with detect-secrets (default plugins plus annexa's AI-vendor plugins), values never kept.
+
+A hit keeps the secret's type, file, line and a short SHA-256 prefix; the value itself is dropped as soon as it
+is hashed. Only the wanted lines are scanned (the added lines of a pull request); detect-secrets' inline
+``pragma: allowlist secret`` / ``allowlist nextline secret`` and its ``.secrets.baseline`` file are honoured.
+Notebooks are scanned cell by cell (sources and text outputs), never their base64 images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from annexa.collect.checkout import Checkout
+from annexa.errors import AnnexaError, UnreadableFile
+
+BINARY_SNIFF = 8192
+"""A NUL byte in this many leading bytes marks a file as binary."""
+
+WINDOW = 4096
+"""Very long lines (minified code, one-line JSON) are scanned in windows of this many characters ..."""
+
+OVERLAP = 320
+"""... overlapping by more than the longest token a plugin matches."""
+
+MIN_LINE = 8
+"""Shorter lines cannot hold a credential and are not scanned."""
+
+GENERIC_TYPES = frozenset({"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword"})
+"""Catch-all detectors; a specific detector's hit on the same value wins over them."""
+
+DIGEST_LENGTHS = frozenset({32, 40, 64, 128})
+"""A bare hex string of one of these lengths is an MD5/SHA digest or commit id, not a key, unless a specific or
+keyword detector also flags it."""
+
+EXCLUDED_PLUGINS = frozenset({"IPPublicDetector"})
+"""Default plugins that do not find credentials (a public IP address is not a secret)."""
+
+BASELINE = ".secrets.baseline"
+
+
+class SecretScanError(AnnexaError):
+    """detect-secrets could not run (missing, incompatible or broken); the rule becomes ``unknown``."""
+
+
+@dataclass(frozen=True)
+class SecretHit:
+    """One secret found at one line. ``digest`` is a 12-hex-digit SHA-256 prefix; the value is never kept."""
+
+    type: str
+    path: str
+    line: int
+    digest: str
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A file that was not scanned, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class SecretScan:
+    """The outcome of one scan over many files."""
+
+    hits: list[SecretHit] = field(default_factory=list)
+    baselined: list[SecretHit] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    files: int = 0
+    lines: int = 0
+    bytes: int = 0
+
+
+def short_hash(value: str) -> str:
+    """The short, stable identity of a secret value (12 hex digits of its SHA-256)."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:12]
+
+
+def _settings() -> dict[str, Any]:
+    """detect-secrets settings: every default plugin but those in ``EXCLUDED_PLUGINS``, plus annexa's own."""
+    from detect_secrets import plugins
+
+    from annexa.scan.secret_plugins import ANNEXA_PLUGINS
+
+    names = sorted({plugin.__name__ for plugin in _package_plugins(plugins)} - EXCLUDED_PLUGINS)
+    where = f"file://{Path(__file__).with_name('secret_plugins.py').resolve()}"
+    ours = [{"name": plugin.__name__, "path": where} for plugin in ANNEXA_PLUGINS]
+    return {"plugins_used": [{"name": n} for n in names] + ours}
+
+
+def _package_plugins(package: Any) -> list[type]:
+    from detect_secrets.core.plugins.util import _is_valid_plugin
+    from detect_secrets.util.importlib import import_types_from_package
+
+    return list(import_types_from_package(package, filter=lambda x: not _is_valid_plugin(x)))
+
+
+class SecretScanner:
+    """Scans text line by line with one detect-secrets configuration; use as a context manager."""
+
+    def __init__(self, baseline: Mapping[str, set[str]] | None = None) -> None:
+        self._baseline = baseline or {}
+        self._ctx: Any = None
+
+    def __enter__(self) -> SecretScanner:
+        try:
+            from detect_secrets.core import scan as ds_scan
+            from detect_secrets.settings import get_plugins, transient_settings
+            from detect_secrets.util.code_snippet import get_code_snippet
+
+            logging.getLogger("detect-secrets").setLevel(logging.CRITICAL)
+            self._ctx = transient_settings(_settings())
+            self._ctx.__enter__()
+            self._plugins = get_plugins()
+        except Exception as exc:
+            if self._ctx is not None:
+                self._ctx.__exit__(None, None, None)
+            raise SecretScanError(f"detect-secrets could not start: {type(exc).__name__}: {exc}") from exc
+        self._filtered = ds_scan._is_filtered_out
+        self._scan_line = ds_scan._scan_line
+        self._snippet = get_code_snippet
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._ctx.__exit__(None, None, None)
+
+    def scan_lines(
+        self, path: str, filename: str, lines: list[str], wanted: Iterable[int]
+    ) -> Iterator[tuple[SecretHit, bool]]:
+        """Hits on the 1-based ``wanted`` lines of ``lines`` (``filename`` is the real path on disk), each with
+        whether the baseline lists it."""
+        for number in wanted:
+            text = lines[number - 1].rstrip("\r\n")
+            if len(text.strip()) < MIN_LINE:
+                continue
+            context = self._snippet(lines, number)
+            if self._filtered(["line"], filename=filename, line=text, context=context):
+                continue
+            found: dict[tuple[str, str], str] = {}
+            for chunk in _windows(text):
+                for plugin in self._plugins:
+                    for secret in self._scan_line(plugin=plugin, filename=filename, line=chunk,
+                                                  line_number=number, context=context):
+                        value = secret.secret_value or ""
+                        if self._filtered(["context"], filename=filename, secret=value, plugin=plugin,
+                                          line=chunk, context=context):
+                            continue
+                        found.setdefault((secret.type, value), value)
+            yield from self._best(path, number, found)
+
+    def _best(self, path: str, line: int, found: dict[tuple[str, str], str]) -> Iterator[tuple[SecretHit, bool]]:
+        specific = [v for (t, v) in found if t not in GENERIC_TYPES]
+        seen: set[tuple[str, str]] = set()
+        for (kind, value) in sorted(found, key=lambda k: (k[0] in GENERIC_TYPES, k[0])):
+            if kind in GENERIC_TYPES and any(value in s or s in value for s in specific):
+                continue
+            if kind == "Hex High Entropy String" and len(value) in DIGEST_LENGTHS:
+                continue
+            digest = short_hash(value)
+            if (kind, digest) in seen:
+                continue
+            seen.add((kind, digest))
+            sha1 = hashlib.sha1(value.encode("utf-8", "surrogatepass")).hexdigest()
+            yield SecretHit(kind, path, line, digest), sha1 in self._baseline.get(path, ())
+
+
+def _windows(text: str) -> Iterator[str]:
+    if len(text) <= WINDOW:
+        yield text
+        return
+    for start in range(0, len(text), WINDOW - OVERLAP):
+        yield text[start : start + WINDOW]
+        if start + WINDOW >= len(text):
+            return
+
+
+def load_baseline(checkout: Checkout, name: str = BASELINE) -> tuple[dict[str, set[str]], str | None]:
+    """SHA-1 hashes per file from a detect-secrets baseline, skipping entries audited as real secrets.
+
+    Returns the mapping and, when the baseline exists but cannot be used, why.
+    """
+    if not name or not checkout.exists(name):
+        return {}, None
+    try:
+        data = json.loads(checkout.read_text(name))
+        results = data["results"]
+        allowed: dict[str, set[str]] = {}
+        for path, entries in results.items():
+            for entry in entries:
+                if entry.get("is_secret") is not True:
+                    allowed.setdefault(str(path), set()).add(str(entry["hashed_secret"]))
+    except UnreadableFile as exc:
+        return {}, f"{name}: {exc.reason}"
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        return {}, f"{name}: not a detect-secrets baseline ({type(exc).__name__}: {exc})"
+    return allowed, None
+
+
+def notebook_lines(raw: list[str]) -> list[int] | None:
+    """Lines of a notebook file that hold cell sources or text outputs (``None``: not parseable JSON).
+
+    Each extracted string line is located in the raw file, in document order, by its JSON-escaped form;
+    image and other binary outputs are never located, so never scanned.
+    """
+    try:
+        doc = json.loads("".join(raw))
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
+        return None
+    wanted: list[int] = []
+    cursor = 0
+    for piece in _notebook_texts(doc):
+        for text_line in piece.splitlines():
+            needle = json.dumps(text_line, ensure_ascii=False)[1:-1]
+            if len(needle.strip()) < MIN_LINE:
+                continue
+            for i in range(cursor, len(raw)):
+                if needle in raw[i]:
+                    wanted.append(i + 1)
+                    cursor = i
+                    break
+    return sorted(set(wanted))
+
+
+def _notebook_texts(doc: dict[str, Any]) -> Iterator[str]:
+    for cell in doc["cells"]:
+        if not isinstance(cell, dict):
+            continue
+        yield _joined(cell.get("source"))
+        for output in cell.get("outputs") or ():
+            if not isinstance(output, dict):
+                continue
+            yield _joined(output.get("text"))
+            yield "\n".join(_joined(output.get(k)) for k in ("ename", "evalue"))
+            yield _joined(output.get("traceback"))
+            for mime, value in (output.get("data") or {}).items():
+                if mime.startswith("text/") or mime.endswith("json"):
+                    yield _joined(value) if not isinstance(value, dict) else json.dumps(value)
+
+
+def _joined(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(v for v in value if isinstance(v, str))
+    return ""
+
+
+def scan_files(
+    checkout: Checkout,
+    paths: Iterable[str],
+    added: Mapping[str, frozenset[int] | None],
+    max_bytes: int,
+    baseline_name: str = BASELINE,
+) -> SecretScan:
+    """Scan ``paths`` (only the ``added`` lines where a set is given; ``None`` means every line)."""
+    allowed, problem = load_baseline(checkout, baseline_name)
+    out = SecretScan()
+    if problem:
+        out.skipped.append(Skipped(baseline_name, f"baseline ignored: {problem}"))
+    with SecretScanner(allowed) as scanner:
+        for path in paths:
+            if path == baseline_name:
+                continue
+            lines = _read_lines(checkout, path, max_bytes, out)
+            if lines is None:
+                continue
+            wanted: Iterable[int]
+            if path.endswith(".ipynb"):
+                cells = notebook_lines(lines)
+                if cells is None:
+                    out.skipped.append(Skipped(path, "notebook is not valid JSON; scanned as plain text"))
+                    cells = list(range(1, len(lines) + 1))
+                wanted = cells
+            else:
+                wanted = range(1, len(lines) + 1)
+            only = added.get(path)
+            if only is not None:
+                wanted = [n for n in wanted if n in only]
+            out.files += 1
+            filename = str(checkout.root / path)
+            for hit, known in scanner.scan_lines(path, filename, lines, wanted):
+                (out.baselined if known else out.hits).append(hit)
+    return out
+
+
+def _read_lines(checkout: Checkout, path: str, max_bytes: int, out: SecretScan) -> list[str] | None:
+    try:
+        if checkout.is_symlink(path):
+            out.skipped.append(Skipped(path, "symbolic link; its target is scanned on its own"))
+            return None
+        size = checkout.size(path)
+        if size > max_bytes:
+            out.skipped.append(Skipped(path, f"{size:,} bytes, over the {max_bytes:,}-byte limit"))
+            return None
+        data = checkout.read_bytes(path, max_bytes)
+    except UnreadableFile as exc:
+        out.skipped.append(Skipped(path, exc.reason))
+        return None
+    except OSError as exc:
+        out.skipped.append(Skipped(path, exc.strerror or str(exc)))
+        return None
+    if b"\0" in data[:BINARY_SNIFF]:
+        out.skipped.append(Skipped(path, "binary content (NUL bytes); not scanned"))
+        return None
+    out.bytes += len(data)
+    lines = data.decode("utf-8", "replace").splitlines(keepends=True)
+    out.lines += len(lines)
+    return lines

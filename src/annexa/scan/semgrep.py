@@ -1,0 +1,197 @@
+"""One offline semgrep process per run for every semgrep-backed rule of the catalog.
+
+The semgrep configuration is built from the ``semgrep:`` sections of the catalog entries; semgrep runs with
+metrics and the version check off, over explicit target files (only the changed ones in PR mode), and its JSON
+is parsed into matches with fingerprint keys of our own (semgrep's are login-gated): a hash of the matched
+source with whitespace collapsed, plus its occurrence number in the file, so a key survives line shifts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from annexa.catalog import RuleSpec
+from annexa.collect.checkout import Checkout
+from annexa.errors import UnreadableFile
+from annexa.model import Severity
+from annexa.scan.secrets import Skipped
+
+TIMEOUT = 900
+"""Seconds the whole semgrep process may take before every semgrep rule becomes ``unknown``."""
+
+PER_FILE_TIMEOUT = 30
+"""Seconds semgrep may spend on one rule and one file (it then skips that file and says so)."""
+
+MAX_TARGET_BYTES = 2_000_000
+"""Larger source files are not given to semgrep (minified or generated code); they are listed as skipped."""
+
+EXTENSIONS: Mapping[str, tuple[str, ...]] = {"python": (".py", ".pyi")}
+"""Target file suffixes per semgrep language."""
+
+_SEVERITY = {Severity.CRITICAL: "ERROR", Severity.HIGH: "ERROR", Severity.MEDIUM: "WARNING",
+             Severity.LOW: "INFO", Severity.INFO: "INFO"}
+
+
+@dataclass(frozen=True)
+class Match:
+    """One semgrep match: rule, path, 1-based line span and a fingerprint key free of line numbers."""
+
+    rule: str
+    path: str
+    line: int
+    end_line: int
+    key: str
+    message: str
+
+
+@dataclass
+class SemgrepRun:
+    """The parsed outcome of the run: matches per rule, what was scanned and skipped, or why it failed."""
+
+    matches: dict[str, list[Match]] = field(default_factory=dict)
+    targets: tuple[str, ...] = ()
+    skipped: list[Skipped] = field(default_factory=list)
+    error: str | None = None
+    version: str | None = None
+
+
+def semgrep_rules(catalog: Mapping[str, RuleSpec]) -> list[dict[str, Any]]:
+    """The semgrep rule list built from every catalog entry with a ``semgrep:`` section."""
+    rules = []
+    for rule_id, spec in sorted(catalog.items()):
+        if spec.semgrep is None:
+            continue
+        body = dict(spec.semgrep)
+        body.setdefault("message", spec.title)
+        rules.append({"id": rule_id, "severity": _SEVERITY[spec.severity], **body})
+    return rules
+
+
+def semgrep_binary() -> str | None:
+    """The semgrep executable: on PATH, or installed next to this Python."""
+    found = shutil.which("semgrep")
+    if found:
+        return found
+    sibling = Path(sys.executable).parent / "semgrep"
+    return str(sibling) if sibling.exists() else None
+
+
+def targets_for(
+    checkout: Checkout, files: Iterable[str], rules: list[dict[str, Any]]
+) -> tuple[list[str], list[Skipped]]:
+    """Files semgrep should scan (by the rules' languages), and the ones too large or unreadable to give it."""
+    suffixes = tuple(s for r in rules for lang in r.get("languages", ()) for s in EXTENSIONS.get(lang, ()))
+    targets: list[str] = []
+    skipped: list[Skipped] = []
+    for path in files:
+        if not path.endswith(suffixes):
+            continue
+        try:
+            if checkout.is_symlink(path):
+                continue
+            size = checkout.size(path)
+        except (UnreadableFile, OSError) as exc:
+            skipped.append(Skipped(path, getattr(exc, "reason", None) or str(exc)))
+            continue
+        if size > MAX_TARGET_BYTES:
+            skipped.append(Skipped(path, f"{size:,} bytes, over the {MAX_TARGET_BYTES:,}-byte semgrep limit"))
+            continue
+        targets.append(path)
+    return targets, skipped
+
+
+def run_semgrep(
+    checkout: Checkout, files: Iterable[str], catalog: Mapping[str, RuleSpec], timeout: float = TIMEOUT
+) -> SemgrepRun:
+    """Run semgrep once over ``files`` with every semgrep-backed catalog rule; never raises."""
+    rules = semgrep_rules(catalog)
+    targets, skipped = targets_for(checkout, files, rules)
+    run = SemgrepRun(matches={r["id"]: [] for r in rules}, targets=tuple(targets), skipped=skipped)
+    if not targets:
+        return run
+    binary = semgrep_binary()
+    if binary is None:
+        run.error = "semgrep is not installed (pip install semgrep)"
+        return run
+    with tempfile.TemporaryDirectory(prefix="annexa-semgrep-") as tmp:
+        config = Path(tmp) / "annexa-rules.yml"
+        config.write_text(yaml.safe_dump({"rules": rules}, sort_keys=False), encoding="utf-8")
+        command = [binary, "scan", "--metrics=off", "--disable-version-check", "--json", "--quiet",
+                   "--disable-nosem", "--no-git-ignore", "--config", str(config),
+                   "--timeout", str(PER_FILE_TIMEOUT), "--max-target-bytes", str(MAX_TARGET_BYTES),
+                   "--", *targets]
+        env = {**os.environ, "SEMGREP_SEND_METRICS": "off", "SEMGREP_ENABLE_VERSION_CHECK": "0",
+               "SEMGREP_USER_AGENT_APPEND": "annexa"}
+        try:
+            done = subprocess.run(command, cwd=checkout.root, capture_output=True, timeout=timeout, env=env,
+                                  check=False, stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            run.error = f"semgrep did not finish within {timeout:g} s"
+            return run
+        except OSError as exc:
+            run.error = f"semgrep could not start: {exc.strerror or exc}"
+            return run
+    return _parse(done, checkout, run)
+
+
+def _parse(done: subprocess.CompletedProcess[bytes], checkout: Checkout, run: SemgrepRun) -> SemgrepRun:
+    try:
+        data = json.loads(done.stdout.decode("utf-8", "replace"))
+    except ValueError:
+        data = None
+    if done.returncode not in (0, 1) or not isinstance(data, dict):
+        tail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+        run.error = f"semgrep failed (exit {done.returncode}): " + (" / ".join(tail) or "no output")
+        return run
+    run.version = data.get("version")
+    for error in data.get("errors", ()):
+        path = error.get("path")
+        kind = error.get("type")
+        kind = kind[0] if isinstance(kind, list) and kind else kind
+        if path and error.get("level") == "error":
+            run.skipped.append(Skipped(path, f"semgrep {kind}: {str(error.get('message', ''))[:200]}"))
+        elif not path and error.get("level") == "error":
+            run.error = f"semgrep {kind}: {str(error.get('message', ''))[:300]}"
+            return run
+    sources: dict[str, list[str] | None] = {}
+    seen: dict[tuple[str, str, str], int] = {}
+    for item in sorted(data.get("results", ()), key=lambda r: (r["path"], r["start"]["offset"], r["check_id"])):
+        rule = str(item["check_id"]).rsplit(".", 1)[-1]
+        if rule not in run.matches:
+            continue
+        path, start, end = item["path"], item["start"]["line"], item["end"]["line"]
+        if path not in sources:
+            sources[path] = _lines(checkout, path)
+        snippet = _normalised(sources[path], start, end)
+        occurrence = seen.get((rule, path, snippet), 0)
+        seen[(rule, path, snippet)] = occurrence + 1
+        key = f"{hashlib.sha256(snippet.encode()).hexdigest()[:16]}#{occurrence}"
+        message = str(item.get("extra", {}).get("message", rule)).strip()
+        run.matches[rule].append(Match(rule, path, start, end, key, message))
+    return run
+
+
+def _lines(checkout: Checkout, path: str) -> list[str] | None:
+    try:
+        return checkout.read_text(path, MAX_TARGET_BYTES).splitlines()
+    except UnreadableFile:
+        return None
+
+
+def _normalised(lines: list[str] | None, start: int, end: int) -> str:
+    if lines is None:
+        return f"line {start}-{end}"
+    return re.sub(r"\s+", " ", " ".join(lines[start - 1 : end])).strip()
