@@ -268,6 +268,23 @@ def test_maintainer_guards(tmp_path: Path, condition: str, accept: bool, expecte
         assert result.evidence["guarded"][0]["guard"] == "maintainer"
 
 
+ROOT_ACTION_CALLER = COMPOSITE_CALLER.replace("./.github/actions/fetch", "./")
+ESCAPING_CALLER = CALLER.replace("./.github/workflows/build.yml", "./../outside.yml")
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        pytest.param({WF: ROOT_ACTION_CALLER, "action.yml": COMPOSITE}, [(FAIL, "action.yml", 8)],
+                     id="root-action"),
+        pytest.param({WF: ESCAPING_CALLER}, [(UNKNOWN, WF, 4)], id="path-leaving-checkout"),
+    ],
+)
+def test_local_references(tmp_path: Path, files: dict[str, str], expected: list[tuple[Status, str, int]]) -> None:
+    (tmp_path / "outside.yml").write_text(CALLEE, encoding="utf-8")
+    assert outcomes(RULE, tmp_path, files) == expected
+
+
 def test_gitlab_only_is_not_applicable(tmp_path: Path) -> None:
     assert outcomes(RULE, tmp_path, {".gitlab-ci.yml": "a:\n  script: [make]\n"}) == [
         (Status.NOT_APPLICABLE, None, None)

@@ -437,6 +437,12 @@ _GIT = re.compile(
 _SHELL_VAR = re.compile(r"\$\{?([A-Za-z_]\w*)")
 
 
+def _inside(path: str) -> str | None:
+    """A ``./`` reference as a checkout path; ``None`` when it would leave the checkout."""
+    parts = path.split("/")
+    return None if path.startswith("/") or ".." in parts else path
+
+
 def _guard(conditions: Sequence[str | None]) -> tuple[str, str] | None:
     """The strongest guard among ``if:`` conditions: same-repository (forks excluded) or maintainer-only."""
     best: tuple[str, str] | None = None
@@ -507,13 +513,13 @@ class _Untrusted:
             return
         if state.depth >= MAX_DEPTH:
             return
-        path = ref[2:].split("@", 1)[0]
+        path = _inside(ref[2:].split("@", 1)[0])
         checkout = self.ctx.checkout
-        target = _load(self.ctx, path) if checkout is not None and checkout.exists(path) else None
+        target = _load(self.ctx, path) if path and checkout is not None and checkout.exists(path) else None
         if not isinstance(target, CiFile):
             self.report(ci, line(node), f"call:{job}:{ref}",
                         f"job {job} calls the local workflow `{ref}`, which could not be read", state,
-                        job=job, uses=ref, needs=f"a readable {path}")
+                        job=job, uses=ref, needs=f"a readable {path or ref}")
             return
         tainted = frozenset(
             str(k.value) for k, v in items(get(call, "with")) if _pr_head_refs(text(v) or "", set(state.inputs), set())
@@ -560,10 +566,9 @@ class _Untrusted:
             self.local_action(ci, step, env_taint, state)
 
     def local_action(self, ci: CiFile, step: Step, env_taint: set[str], state: _Context) -> None:
-        folder = (step.uses or "")[2:].rstrip("/")
-        checkout = self.ctx.checkout
-        path = next((f"{folder}/{n}" for n in ("action.yml", "action.yaml")
-                     if checkout is not None and checkout.exists(f"{folder}/{n}")), None)
+        folder = (step.uses or "")[2:].strip("/")
+        candidates = [_inside(f"{folder}/{name}" if folder else name) for name in ("action.yml", "action.yaml")]
+        path = next((c for c in candidates if c and self.ctx.checkout and self.ctx.checkout.exists(c)), None)
         target = _load(self.ctx, path) if path else None
         if not isinstance(target, CiFile):
             return
