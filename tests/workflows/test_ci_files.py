@@ -176,3 +176,18 @@ def test_expression_lines(tmp_path: Path, block: str, expected: list[tuple[str, 
 )
 def test_odd_but_valid_yaml_passes_without_crashing(tmp_path: Path, rule: str, content: str) -> None:
     assert outcomes(rule, tmp_path, {WF: content}) == [(Status.PASS, WF, None)]
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("actions-pinned", [(Status.UNKNOWN, ".gitlab-ci.yml", 3)]),
+        ("script-injection-blocked", [(Status.UNKNOWN, ".gitlab-ci.yml", 3)]),
+        ("workflow-permissions-scoped", [(Status.NOT_APPLICABLE, None, None)]),
+        ("untrusted-checkout-blocked", [(Status.NOT_APPLICABLE, None, None)]),
+    ],
+)
+def test_invalid_gitlab_file_is_unknown_only_for_rules_that_judge_gitlab(
+    tmp_path: Path, rule: str, expected: list[tuple[Status, str | None, int | None]]
+) -> None:
+    assert outcomes(rule, tmp_path, {".gitlab-ci.yml": "test:\n  script:\n\t- make\n"}) == expected
