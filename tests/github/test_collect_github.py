@@ -282,3 +282,11 @@ def test_team_members(fake: FakeGitHub, token: str, members: dict[str, Any], rea
 ])
 def test_added_lines(patch: str, lines: set[int]) -> None:
     assert added_lines(patch) == frozenset(lines)
+
+
+def test_unreadable_rulesets_leave_only_what_classic_protection_enforces_decided(guarded: FakeGitHub) -> None:
+    guarded.fail_next(3, status=502, path_contains="/rules/branches/")
+    main = main_of(collect(guarded, "tok-admin"))
+    assert answer(main, "force_push_blocked") == (True, "classic branch protection", None)
+    assert answer(main, "deletion_blocked") == (None, None, "GitHub API unavailable (HTTP 502 after 3 attempts)")
+    assert answer(main, "required_approvals") == (1, "classic branch protection", None)

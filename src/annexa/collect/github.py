@@ -78,10 +78,9 @@ query($owner: String!, $name: String!, $ref: String!) {
 class Unavailable(Exception):
     """A fact could not be read; ``reason`` says why (a permission, an outage), never the token."""
 
-    def __init__(self, reason: str, status: int | None = None) -> None:
+    def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -128,16 +127,14 @@ class GitHubClient:
                 if wait is not None:
                     waits += 1
                     if waits > self.policy.attempts or wait > self.policy.max_wait:
-                        raise Unavailable(
-                            f"GitHub secondary rate limit (asked to wait {wait:.0f}s)", exc.status
-                        ) from None
+                        raise Unavailable(f"GitHub secondary rate limit (asked to wait {wait:.0f}s)") from None
                     self._sleep(wait)
                     continue
                 if exc.status >= 500:
                     failures += 1
                     if failures >= self.policy.attempts:
                         raise Unavailable(
-                            f"GitHub API unavailable (HTTP {exc.status} after {failures} attempts)", exc.status
+                            f"GitHub API unavailable (HTTP {exc.status} after {failures} attempts)"
                         ) from None
                     self._sleep(self.policy.backoff * 2 ** (failures - 1))
                     continue
@@ -562,12 +559,11 @@ class SettingsCollector:
             message = exc.data.get("message") if isinstance(exc.data, dict) else None
             if exc.status == 404 and message == "Branch not protected":
                 read.views.append(_absent_view("no classic branch protection"))
-            elif exc.status in (403, 404):
-                read.gaps = {f: CLASSIC_NEEDS for f in _FIELDS}
             else:
-                read.gaps = {f: describe_error(exc, "classic branch protection") for f in _FIELDS}
+                reason = CLASSIC_NEEDS if exc.status in (403, 404) else describe_error(exc, "classic protection")
+                read.gaps.update({f: reason for f in _FIELDS if f not in read.gaps})
         except Unavailable as exc:
-            read.gaps = {f: exc.reason for f in _FIELDS}
+            read.gaps.update({f: exc.reason for f in _FIELDS if f not in read.gaps})
         return read
 
     def _read_active_rules(self, read: _BranchRead, rulesets: list[_Ruleset] | str) -> None:
@@ -597,7 +593,7 @@ class SettingsCollector:
     def _fill_from_graphql(self, reads: Sequence[_BranchRead]) -> None:
         """Replace "classic protection unreadable" gaps with the read-only ``refUpdateRule`` view."""
         for read in reads:
-            if not read.exists or read.gaps.get("protected") != CLASSIC_NEEDS:
+            if not read.exists or CLASSIC_NEEDS not in read.gaps.values():
                 continue
             owner, name = self.full_name.split("/", 1)
             try:
@@ -612,13 +608,14 @@ class SettingsCollector:
             rule = ref.get("refUpdateRule")
             if rule is None:
                 view = _absent_view("no classic branch protection (GraphQL refUpdateRule is empty)")
-                read.gaps = {}
             else:
                 view = _ref_update_view(rule)
-                read.gaps = {f: CLASSIC_NEEDS for f in _FIELDS if f not in view.values}
+            read.gaps = {f: r for f, r in read.gaps.items() if r != CLASSIC_NEEDS or f not in view.values}
             read.views.append(view)
 
-    def _merge_branch(self, read: _BranchRead, default: str | None, rulesets: list[_Ruleset] | str) -> BranchProtection:
+    def _merge_branch(
+        self, read: _BranchRead, default: str | None, rulesets: list[_Ruleset] | str
+    ) -> BranchProtection:
         """One ``BranchProtection`` from every view of the branch."""
         settings: dict[str, Setting[Any]] = {}
         evaluate = [
@@ -626,12 +623,17 @@ class SettingsCollector:
             if r.enforcement == "evaluate" and r.detail is not None
             and _ref_matches(r.detail.get("conditions"), read.name, default)
         ]
+        would_set = {
+            r.label: {
+                f for rule in (r.detail or {}).get("rules") or [] for f in _RULE_FIELDS.get(str(rule.get("type")), ())
+            }
+            for r in evaluate
+        }
         for name in _FIELDS:
             not_enforced = tuple(
-                f"{r.label} (evaluate mode, not enforced)"
-                for r in evaluate
-                if name == "protected" or any(name in _RULE_FIELDS.get(str(x.get("type")), ()) for x in
-                                              r.detail.get("rules") or [])  # type: ignore[union-attr]
+                f"{label} (evaluate mode, not enforced)"
+                for label, fields in would_set.items()
+                if name == "protected" or name in fields
             )
             gap = read.gaps.get(name)
             if name == "admins_cannot_bypass":
@@ -645,7 +647,7 @@ class SettingsCollector:
     def _bypass_gap(read: _BranchRead, rulesets: list[_Ruleset] | str) -> str | None:
         """When an active ruleset's bypass list is hidden, whether admins are bound cannot be decided."""
         if not isinstance(rulesets, list):
-            return None
+            return f"the bypass lists of the branch's rulesets ({rulesets})" if read.active_ids else None
         for ruleset in rulesets:
             if ruleset.id in read.active_ids and (ruleset.detail is None or "bypass_actors" not in ruleset.detail):
                 return f"the bypass list of {ruleset.label} ({CLASSIC_NEEDS})"

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from github import GithubException
-
 from annexa.collect.github import GitHubClient, Unavailable, describe_error
 from annexa.model import Finding, Status
 from annexa.render.markdown import MARKER
 from annexa.report import Report
+from github import GithubException
 
 COMMENT_LIMIT = 65_536
 """GitHub's maximum issue comment body, in characters."""
@@ -126,7 +125,7 @@ class GitHubPublisher:
             _, data = self.client.gh.requester.requestJsonAndCheck(verb, path, input={"body": body})
         except GithubException as exc:
             if exc.status >= 500:
-                raise Unavailable(f"GitHub API unavailable (HTTP {exc.status})", exc.status) from None
+                raise Unavailable(f"GitHub API unavailable (HTTP {exc.status})") from None
             raise
         return data
 
