@@ -1395,6 +1395,13 @@ class FakeGitHub:
     def _take_annotations(self, run: dict[str, Any], output: Any) -> None:
         if not isinstance(output, dict):
             return
+        missing = [k for k in ("title", "summary") if not isinstance(output.get(k), str)]
+        if missing:
+            raise _HTTPError(422, f"Invalid request.\n\n\"{missing[0]}\" wasn't supplied.")
+        for key in ("summary", "text"):
+            if len(output.get(key) or "") > 65535:
+                raise _HTTPError(422, f"Invalid request.\n\nOnly 65535 characters are allowed in {key}; "
+                                      f"{len(output[key])} were supplied.")
         annotations = output.get("annotations") or []
         if len(annotations) > 50:
             raise _HTTPError(422, "Invalid request.\n\nFor 'properties/annotations', is too long (maximum is 50).")

@@ -589,6 +589,9 @@ def test_check_run_annotations_append_across_updates(fake: FakeGitHub) -> None:
 
 @pytest.mark.parametrize(("token", "body", "status", "message"), [
     ("tok-actions", {"output": {"title": "t", "summary": "s", "annotations": make_annotations(51)}}, 422, None),
+    ("tok-actions", {"output": {"title": "t", "summary": "x" * 65536}}, 422,
+     "Invalid request.\n\nOnly 65535 characters are allowed in summary; 65536 were supplied."),
+    ("tok-actions", {"output": {"summary": "s"}}, 422, "Invalid request.\n\n\"title\" wasn't supplied."),
     ("tok-read", {}, 403, "You must authenticate via a GitHub App."),
     ("tok-fork", {}, 403, "Resource not accessible by integration"),
 ])
