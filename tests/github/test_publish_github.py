@@ -108,3 +108,25 @@ def test_summary_and_outputs_files(tmp_path: Path) -> None:
     write_outputs(outputs, {"verdict": "fail", "fail": "3", "note": "a\nb"})
     assert summary.read_text() == "> [!NOTE]\n> Nothing was posted.\n\n# report\n"
     assert outputs.read_text() == "verdict=fail\nfail=3\nnote=a b\n"
+
+
+def test_a_create_answered_with_5xx_is_checked_before_trying_again(fake: FakeGitHub) -> None:
+    """GitHub may apply a POST and still answer 502: the retry looks again and updates instead of doubling."""
+    fake.add_pull(REPO, 7, head_sha=HEAD)
+
+    class Flaky(GitHubPublisher):
+        lookups = 0
+
+        def _find_comment(self, number: int) -> dict[str, object] | None:
+            found = super()._find_comment(number)
+            self.lookups += 1
+            if self.lookups == 1:  # the POST that follows "succeeds" on GitHub's side but answers 502
+                fake.add_comment(REPO, 7, f"{MARKER}\nfirst", user="github-actions[bot]")
+                fake.fail_next(1, status=502)
+            return found
+
+    action, _ = Flaky(client_for(fake, "tok-gh"), REPO).upsert_comment(7, f"{MARKER}\nfirst")
+    assert action == "unchanged"
+    assert [c["body"] for c in fake.comments(REPO, 7)] == [f"{MARKER}\nfirst"]
+    assert [(r.method, r.status) for r in fake.requests if "comments" in r.path] == [
+        ("GET", 200), ("POST", 502), ("GET", 200)]
