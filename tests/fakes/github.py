@@ -1153,7 +1153,7 @@ class FakeGitHub:
     # ------------------------------------------------------------------ REST handlers
 
     def _h_rate_limit(self, tok: _Token | None, **_: Any) -> tuple[int, Any, dict[str, str]]:
-        tok = self._require_token(tok)
+        tok = tok or _Token("", "anonymous", "", 60, 60)
         reset = _reset()
         core = {"limit": tok.limit, "remaining": tok.remaining, "reset": reset, "used": tok.limit - tok.remaining}
         other = {"limit": 30, "remaining": 30, "reset": reset, "used": 0}

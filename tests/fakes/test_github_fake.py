@@ -980,3 +980,10 @@ def test_token_scoped_to_other_repositories_sees_404(fake: FakeGitHub) -> None:
     assert (type(err), err.status) == (UnknownObjectException, 404)
     with pytest.raises(UnknownObjectException):
         gh.requester.graphql_query(REF_QUERY, {"owner": "acme", "name": "models", "ref": "refs/heads/main"})
+
+
+def test_anonymous_client_sees_public_repositories_only(fake: FakeGitHub) -> None:
+    fake.add_repo("acme/site", visibility="public")
+    gh = Github(base_url=fake.base_url, seconds_between_requests=None, seconds_between_writes=None, retry=None)
+    assert (gh.get_repo("acme/site").private, gh.get_rate_limit().resources.core.limit) == (False, 60)
+    assert error_of(lambda: gh.get_repo("acme/models")).status == 404
