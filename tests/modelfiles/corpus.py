@@ -224,12 +224,16 @@ def onnx(location: str | None = None, domain: str = "", op: str = "Relu", functi
         tensor += _pb(13, _pb(1, "location") + _pb(2, location)) + _pb(14, 1)
     else:
         tensor += _pb(9, struct.pack("<4f", 1, 2, 3, 4))
-    graph = _pb(1, node) + _pb(2, "g") + _pb(5, tensor)
+    value_type = _pb(2, _pb(1, _pb(1, 1) + _pb(2, _pb(1, _pb(1, 4)))))
+    graph = _pb(1, node) + _pb(2, "g") + _pb(5, tensor) + _pb(11, _pb(1, "x") + value_type)
+    graph += _pb(12, _pb(1, "y") + value_type)
     model = _pb(1, 8) + _pb(2, "annexa-corpus") + _pb(7, graph) + _pb(8, _pb(1, "") + _pb(2, 17))
     if domain:
         model += _pb(8, _pb(1, domain) + _pb(2, 1))
     if function:
-        model += _pb(25, _pb(1, op) + _pb(10, domain) + _pb(7, _pb(4, "Relu")))
+        body = _pb(1, "X") + _pb(2, "Y") + _pb(4, "Relu")
+        opset = _pb(9, _pb(1, "") + _pb(2, 17))
+        model += _pb(25, _pb(1, op) + _pb(4, "X") + _pb(5, "Y") + _pb(7, body) + opset + _pb(10, domain))
     return model
 
 
@@ -397,7 +401,7 @@ def corpus() -> list[Sample]:
     add("pickle-ext-opcode", "models/ext.pkl", b"\x80\x02\x82\x01)R.", "fail", True, globals=("copyreg.ext:1",))
     for module, name, args in GADGETS:
         full = f"{module}.{name}"
-        add(f"gadget-{full}", f"models/gadget_{full.replace('.', '_')}.bin", evil(module, name, *args, proto=4),
+        add(f"gadget-{full}", f"models/gadget_{full.replace('.', '_')}.pkl", evil(module, name, *args, proto=4),
             "fail", True, globals=(full,), tags=("gadget",))  # fmt: skip
     good = torch_data_pkl()
     add("pickle-truncated", "models/cut.pkl", good[: len(good) // 2], "fail", False, kinds=("malformed",),
