@@ -131,6 +131,16 @@ class Stream:
 
     def line(self, limit: int) -> bytes | None:
         """Bytes up to and including the next newline; ``None`` when longer than ``limit`` (then skipped)."""
+        if not self._back:
+            data = self._raw.readline(limit + 1)
+            self.pos += len(data)
+            if data.endswith(b"\n"):
+                return data
+            if len(data) <= limit:
+                raise Truncated(f"stream ends at byte {self.pos} inside a line")
+            while self.exact(1) != b"\n":
+                pass
+            return None
         out = bytearray()
         while True:
             c = self.read(1)
