@@ -23,6 +23,7 @@ from annexa.docs import generate, rule_page
 from annexa.engine import load_inputs, run_check
 from annexa.errors import AnnexaError, InputError, InputErrors
 from annexa.facts import Facts
+from annexa.history import DEFAULT_URL, HistoryStore
 from annexa.model import Severity
 from annexa.report import Report, RunInfo
 from annexa.rules import registry
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--output", type=Path, help="write the report here instead of standard output")
     check.add_argument("--fail-on", choices=[s.value for s in Severity], help="override the config's fail_on")
+    check.add_argument("--history", help="record the run in this history store (default: $ANNEXA_HISTORY_URL)")
 
     ci = commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report")
     ci_command.add_arguments(ci)
@@ -62,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     rule_commands.add_parser("list", help="list every rule and where it can run")
     docs = rule_commands.add_parser("docs", help="generate the rule documentation pages")
     docs.add_argument("out", type=Path, help="output folder, e.g. docs/rules")
+
+    history = commands.add_parser("history", help="the tamper-evident run history")
+    history_commands = history.add_subparsers(dest="history_command", required=True, metavar="COMMAND")
+    verify = history_commands.add_parser("verify", help="recompute the hash chains; exit 1 on any gap or edit")
+    verify.add_argument("--history", help=f"history store URL (default: $ANNEXA_HISTORY_URL or {DEFAULT_URL})")
 
     explain = commands.add_parser("explain", help="explain one rule")
     explain.add_argument("rule")
@@ -98,7 +105,16 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         outcome = ci_command.run_ci(args, os.environ)
         for message in outcome.messages:
             out.print(message, markup=False)
+        if outcome.history:
+            out.print(_record(outcome.history, outcome.report), markup=False)
         return outcome.exit_code
+    if args.command == "history":
+        store = HistoryStore(args.history or os.environ.get("ANNEXA_HISTORY_URL") or DEFAULT_URL)
+        count, problems = store.verify()
+        for problem in problems:
+            out.print(f"broken: {problem}", markup=False)
+        out.print(f"{count} run records checked, {len(problems)} problems", markup=False)
+        return EXIT_FAIL if problems else EXIT_OK
     if args.command == "policies":
         catalog = load_catalog()
         folder = args.dir or builtin_dir("policies")
@@ -154,7 +170,15 @@ def _check(args: argparse.Namespace, out: Console) -> int:
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
+    history = args.history or os.environ.get("ANNEXA_HISTORY_URL")
+    if history:
+        sys.stderr.write(_record(history, report) + "\n")
     return EXIT_FAIL if report.verdict == "fail" else EXIT_OK
+
+
+def _record(url: str, report: Report) -> str:
+    recorded = HistoryStore(url).record(report)
+    return f"annexa: recorded run {recorded.run_id} as record {recorded.seq} of {recorded.repository}"
 
 
 def _one_line(report: Report, path: Path) -> str:

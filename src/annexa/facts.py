@@ -80,7 +80,7 @@ class RepoSettings:
 
 @dataclass(frozen=True)
 class Review:
-    """The latest review state of one reviewer on a pull request."""
+    """One submitted review of a pull request (``PullRequest.reviews`` holds them in order)."""
 
     user: str
     state: str
