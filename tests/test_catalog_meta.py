@@ -14,17 +14,18 @@ from annexa.rules import registry
 ROOT = Path(__file__).parents[1]
 CATALOG = load_catalog()
 
-DESIGN_RULE_IDS = """
-branch-protected force-push-blocked deletion-blocked pull-request-required approvals-required
-code-owner-review-required stale-approvals-dismissed author-approval-blocked admins-cannot-bypass
-status-checks-required signed-commits-required codeowners-valid sensitive-paths-owned repository-not-public
-secret-scanning-enabled secret-push-protection-enabled no-secrets-in-change workflow-permissions-scoped
-actions-pinned untrusted-checkout-blocked script-injection-blocked security-checks-in-ci torch-load-unsafe
-unsafe-deserialization yaml-unsafe-load tls-verification-disabled llm-output-executed langchain-dangerous-option
-weights-in-lfs weights-lfs-attributes weights-codeowned weights-owner-approved weights-safe-format
-weights-not-public remote-code-disabled model-revision-pinned training-data-pii-free dataset-card-present
-policy-approved policy-reviewed waivers-valid
-""".split()
+DESIGN_RULE_IDS = [
+    "branch-protected", "force-push-blocked", "deletion-blocked", "pull-request-required", "approvals-required",
+    "code-owner-review-required", "stale-approvals-dismissed", "author-approval-blocked", "admins-cannot-bypass",
+    "status-checks-required", "signed-commits-required", "codeowners-valid", "sensitive-paths-owned",
+    "repository-not-public", "secret-scanning-enabled", "secret-push-protection-enabled", "no-secrets-in-change",
+    "workflow-permissions-scoped", "actions-pinned", "untrusted-checkout-blocked", "script-injection-blocked",
+    "security-checks-in-ci", "torch-load-unsafe", "unsafe-deserialization", "yaml-unsafe-load",
+    "tls-verification-disabled", "llm-output-executed", "langchain-dangerous-option", "weights-in-lfs",
+    "weights-lfs-attributes", "weights-codeowned", "weights-owner-approved", "weights-safe-format",
+    "weights-not-public", "remote-code-disabled", "model-revision-pinned", "training-data-pii-free",
+    "dataset-card-present", "policy-approved", "policy-reviewed", "waivers-valid",
+]
 
 
 def test_every_design_rule_id_is_in_the_catalog() -> None:

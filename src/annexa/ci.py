@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from github import GithubException
+
 from annexa.collect.checkout import Checkout
 from annexa.collect.github import GitHubClient, PullCollector, PullFacts, RetryPolicy, SettingsCollector, Unavailable
 from annexa.engine import Inputs, load_inputs, run_check
@@ -35,7 +37,6 @@ from annexa.publish.github import (
     write_summary,
 )
 from annexa.report import Report, RunInfo
-from github import GithubException
 
 TOKEN_VARIABLES = ("ANNEXA_GITHUB_TOKEN", "GITHUB_TOKEN")
 """Where the token is looked for, in order."""

@@ -21,13 +21,13 @@ from typing import Any
 import graphql
 import pytest
 import requests
+from github import Auth, Github, GithubException, RateLimitExceededException, UnknownObjectException
 from github.GithubRetry import GithubRetry
 from jsonschema import Draft7Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT7
 from urllib3.util.retry import Retry
 
-from github import Auth, Github, GithubException, RateLimitExceededException, UnknownObjectException
 from tests.fakes.github import OCTOKIT_CACHE, FakeGitHub, RecordedRequest, load_webhook_example
 
 SPEC_PATH = OCTOKIT_CACHE / "openapi" / "generated" / "api.github.com.json"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from github import GithubException
 
 from annexa.model import Finding, Location, Severity, Status
 from annexa.publish.github import (
@@ -17,7 +18,6 @@ from annexa.publish.github import (
 )
 from annexa.render.markdown import MARKER
 from annexa.report import Report, RunInfo
-from github import GithubException
 from tests.fakes.github import FakeGitHub
 from tests.github.conftest import HEAD, REPO, client_for
 

@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import requests
+from github import Auth, Github, GithubException
 from github.Repository import Repository
 
 from annexa.facts import BranchProtection, ChangeSet, FileChange, PullRequest, RepoSettings, Review, Setting
 from annexa.paths import match_any
-from github import Auth, Github, GithubException
 
 T = TypeVar("T")
 

@@ -15,11 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from github import GithubException
+
 from annexa.collect.github import GitHubClient, Unavailable, describe_error
 from annexa.model import Finding, Status
 from annexa.render.markdown import MARKER
 from annexa.report import Report
-from github import GithubException
 
 COMMENT_LIMIT = 65_536
 """GitHub's maximum issue comment body, in characters."""
