@@ -32,7 +32,11 @@ MIN_LINE = 8
 """Shorter lines cannot hold a credential and are not scanned."""
 
 GENERIC_TYPES = frozenset({"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword"})
-"""Catch-all detectors; a specific detector's hit on the same value wins over them."""
+"""Catch-all detectors: only they go through detect-secrets' heuristic filters (UUIDs, indirect references, ...),
+and a format-specific detector's hit on the same value wins over them."""
+
+MIN_SECRET = 8
+"""A reported value shorter than this is a captured prefix, not the secret; the whole match is used instead."""
 
 DIGEST_LENGTHS = frozenset({32, 40, 64, 128})
 """A bare hex string of one of these lengths is an MD5/SHA digest or commit id, not a key, unless a specific or
@@ -112,6 +116,7 @@ class SecretScanner:
     def __enter__(self) -> SecretScanner:
         try:
             from detect_secrets.core import scan as ds_scan
+            from detect_secrets.filters.allowlist import is_line_allowlisted
             from detect_secrets.settings import get_plugins, transient_settings
             from detect_secrets.util.code_snippet import get_code_snippet
 
@@ -119,11 +124,13 @@ class SecretScanner:
             self._ctx = transient_settings(_settings())
             self._ctx.__enter__()
             self._plugins = get_plugins()
+            self._ours = {p.secret_type for p in self._plugins if p.__class__.__name__ in _annexa_names()}
         except Exception as exc:
             if self._ctx is not None:
                 self._ctx.__exit__(None, None, None)
             raise SecretScanError(f"detect-secrets could not start: {type(exc).__name__}: {exc}") from exc
         self._filtered = ds_scan._is_filtered_out
+        self._allowlisted = is_line_allowlisted
         self._scan_line = ds_scan._scan_line
         self._snippet = get_code_snippet
         return self
@@ -141,34 +148,65 @@ class SecretScanner:
             if len(text.strip()) < MIN_LINE:
                 continue
             context = self._snippet(lines, number)
-            if self._filtered(["line"], filename=filename, line=text, context=context):
+            if self._allowlisted(filename=filename, line=text, context=context):
                 continue
             found: dict[tuple[str, str], str] = {}
+            heuristics: bool | None = None
             for chunk in _windows(text):
                 for plugin in self._plugins:
+                    if plugin.secret_type not in GENERIC_TYPES:
+                        for secret in plugin.analyze_line(filename=filename, line=chunk, line_number=number,
+                                                          context=context):
+                            reported = secret.secret_value or ""
+                            found.setdefault((secret.type, _whole(plugin, chunk, reported)), reported)
+                        continue
+                    if heuristics is None:
+                        heuristics = self._filtered(["line"], filename=filename, line=text, context=context)
+                    if heuristics:
+                        continue
                     for secret in self._scan_line(plugin=plugin, filename=filename, line=chunk,
                                                   line_number=number, context=context):
                         value = secret.secret_value or ""
-                        if self._filtered(["context"], filename=filename, secret=value, plugin=plugin,
-                                          line=chunk, context=context):
-                            continue
-                        found.setdefault((secret.type, value), value)
+                        if not self._filtered(["context"], filename=filename, secret=value, plugin=plugin,
+                                              line=chunk, context=context):
+                            found.setdefault((secret.type, value), value)
             yield from self._best(path, number, found)
 
     def _best(self, path: str, line: int, found: dict[tuple[str, str], str]) -> Iterator[tuple[SecretHit, bool]]:
-        specific = [v for (t, v) in found if t not in GENERIC_TYPES]
-        seen: set[tuple[str, str]] = set()
-        for (kind, value) in sorted(found, key=lambda k: (k[0] in GENERIC_TYPES, k[0])):
-            if kind in GENERIC_TYPES and any(value in s or s in value for s in specific):
+        """One hit per value: annexa's vendor detectors first, then detect-secrets' specific ones, then generic."""
+        kept: list[str] = []
+        for (kind, value), reported in sorted(found.items(), key=lambda item: (self._rank(item[0][0]), item[0])):
+            if any(value in k or k in value for k in kept):
                 continue
             if kind == "Hex High Entropy String" and len(value) in DIGEST_LENGTHS:
                 continue
-            digest = short_hash(value)
-            if (kind, digest) in seen:
-                continue
-            seen.add((kind, digest))
-            sha1 = hashlib.sha1(value.encode("utf-8", "surrogatepass")).hexdigest()
-            yield SecretHit(kind, path, line, digest), sha1 in self._baseline.get(path, ())
+            kept.append(value)
+            listed = self._baseline.get(path, set())
+            known = any(hashlib.sha1(v.encode("utf-8", "surrogatepass")).hexdigest() in listed
+                        for v in {value, reported})
+            yield SecretHit(kind, path, line, short_hash(value)), known
+
+    def _rank(self, kind: str) -> int:
+        if kind in GENERIC_TYPES:
+            return 2
+        return 0 if kind in self._ours else 1
+
+
+def _annexa_names() -> set[str]:
+    from annexa.scan.secret_plugins import ANNEXA_PLUGINS
+
+    return {plugin.__name__ for plugin in ANNEXA_PLUGINS}
+
+
+def _whole(plugin: Any, line: str, reported: str) -> str:
+    """The full token when a detect-secrets pattern only captures its prefix (``ghp``, ``glpat``)."""
+    if len(reported) >= MIN_SECRET:
+        return reported
+    for regex in getattr(plugin, "denylist", ()):
+        for match in regex.finditer(line):
+            if reported in match.groups():
+                return str(match.group(0))
+    return reported
 
 
 def _windows(text: str) -> Iterator[str]:
