@@ -225,3 +225,40 @@ def test_scanning_never_executes_the_file(tmp_path: Path) -> None:
     data = P(2).call("builtins", "open", str(marker), "w").done()
     [result] = _one(tmp_path / "repo", {"m/trap.pkl": data})
     assert (result.status, result.evidence["globals"], marker.exists()) == (Status.FAIL, ["builtins.open"], False)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # INST imports and calls in one opcode (protocol 0)
+        (b"(S'id'\nios\nsystem\n.", [("unsafe-global", "imports os.system (a known code-execution gadget)")]),
+        # OBJ on an imported class
+        (
+            b"\x80\x02(csubprocess\nPopen\nS'id'\no.",
+            [("unsafe-global", "imports subprocess.Popen (a known code-execution gadget)")],
+        ),
+        # LONG_BINPUT / LONG_BINGET carry the names
+        (
+            b"\x80\x04\x8c\x05posix\x94r\x07\x00\x00\x000\x8c\x06system\x94j\x07\x00\x00\x00\x8c\x06system\x93.",
+            [("unsafe-global", "imports posix.system (a known code-execution gadget)")],
+        ),
+        # protocol 5 with a frame and an allowed global only
+        (b"\x80\x05\x95\x17\x00\x00\x00\x00\x00\x00\x00\x8c\x0bcollections\x8c\x0bOrderedDict\x93)R.", []),
+        # a global whose name comes from a call result, not a string
+        (
+            b"\x80\x04\x8c\x0bcollections\x8c\x0bOrderedDict\x93)R\x8c\x01x\x93.",
+            [
+                (
+                    "unsafe-global",
+                    "imports a global whose name is not a plain string "
+                    "(the result of calling collections.OrderedDict, 'x')",
+                )
+            ],
+        ),
+        # GET of a memo slot never written
+        (b"\x80\x02h\x05.", [("malformed", "memo key 5 read before it is written")]),
+    ],
+    ids=["inst", "obj", "long-memo", "proto5-frame", "computed-name", "missing-memo"],
+)
+def test_pickle_opcode_walk(data: bytes, expected: list[tuple[str, str]]) -> None:
+    assert _scan(data) == expected

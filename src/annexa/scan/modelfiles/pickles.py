@@ -117,7 +117,7 @@ class _Walker:
         if not isinstance(module, str) or not isinstance(name, str):
             self.issue(
                 Kind.UNSAFE_GLOBAL,
-                f"imports a global whose name is not a plain string ({module!r}, {name!r})",
+                f"imports a global whose name is not a plain string ({_shown(module)}, {_shown(name)})",
                 "?",
             )
             return _Global("?")
@@ -396,6 +396,10 @@ def _dtype_size(dtype: object) -> tuple[int | None, bool]:
     if not digits.isdigit():
         return None, False
     return int(digits) * (4 if kind == "U" else 1), False
+
+
+def _shown(value: object) -> str:
+    return repr(value) if isinstance(value, str) else _describe(value)
 
 
 def _describe(value: object) -> str:
