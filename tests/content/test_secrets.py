@@ -228,7 +228,8 @@ def test_file_over_the_size_limit_is_skipped_and_listed(tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path, {"dump.sql": "x" * 2000 + "\n", "ok.py": "x = 1\n"})
     [result] = run_rule(RULE, checkout, params={"max_file_bytes": 1000})
     assert result.status is Status.PASS
-    assert result.evidence["skipped_files"] == [{"path": "dump.sql", "reason": "2,001 bytes, over the 1,000-byte limit"}]
+    assert result.evidence["skipped_files"] == [
+        {"path": "dump.sql", "reason": "2,001 bytes, over the 1,000-byte limit"}]
 
 
 def test_excluded_globs_are_not_scanned(tmp_path: Path) -> None:
