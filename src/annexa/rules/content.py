@@ -294,20 +294,23 @@ def _gitlab_texts(doc: Mapping[Any, Any]) -> Iterator[str]:
             yield from _strings({k: job.get(k) for k in ("script", "image", "trigger", "extends", "component")})
 
 
-def _tools_in(texts: Iterable[str], patterns: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
+def _tools_in(texts: Iterable[str], patterns: Mapping[str, Sequence[str]]) -> dict[str, list[tuple[str, str]]]:
+    """For each kind of check, the tools found and the step text each was found in."""
+    found: dict[str, list[tuple[str, str]]] = {}
     for text in texts:
         low = text.lower()
         for kind, needles in patterns.items():
             for needle in needles:
-                if needle.lower() in low and needle not in found.get(kind, []):
-                    found.setdefault(kind, []).append(needle)
+                if needle.lower() in low and all(t != needle for t, _ in found.get(kind, [])):
+                    found.setdefault(kind, []).append((needle, text))
     return found
 
 
-def _line_of(text: str, needle: str) -> int | None:
-    pos = text.lower().find(needle.lower())
-    return None if pos < 0 else text.count("\n", 0, pos) + 1
+def _line_of(source: str, step: str) -> int | None:
+    """The line of ``source`` where the step text ``step`` starts (its first non-blank line)."""
+    first = next((line.strip() for line in step.splitlines() if line.strip()), step)
+    pos = source.find(first)
+    return None if pos < 0 else source.count("\n", 0, pos) + 1
 
 
 def check_security_checks_in_ci(ctx: RuleContext) -> Iterable[Result]:
@@ -357,8 +360,8 @@ def _ci_platform(checkout: Any, platform: str, files: list[str], patterns: Mappi
             else:
                 texts = list(_gitlab_texts(doc))
             for kind, tools in _tools_in(texts, patterns).items():
-                found.setdefault(kind, []).extend(t for t in tools if t not in found.get(kind, []))
-                where.setdefault(kind, Location(path, _line_of(text, tools[0])))
+                found.setdefault(kind, []).extend(t for t, _ in tools if t not in found.get(kind, []))
+                where.setdefault(kind, Location(path, _line_of(text, tools[0][1])))
     what = "pull requests" if platform == "github" else "merge requests"
     evidence: dict[str, Any] = {"platform": platform, "files": files, "tools": found}
     if "annexa" in found:

@@ -130,9 +130,21 @@ def _emails(text: str) -> Iterator[tuple[int, int]]:
             at = text.find("@", at + 1)
 
 
+_CARD_BRANDS = (
+    (re.compile(r"4"), (13, 16, 19)),  # Visa
+    (re.compile(r"5[1-5]|2(?:2[2-9]|[3-6]\d|7[01]|720)"), (16,)),  # Mastercard
+    (re.compile(r"3[47]"), (15,)),  # American Express
+    (re.compile(r"6(?:011|5|4[4-9])"), (16, 17, 18, 19)),  # Discover
+    (re.compile(r"3(?:0[0-5]|[68])"), (14, 15, 16)),  # Diners Club
+    (re.compile(r"35"), (16, 17, 18, 19)),  # JCB
+)
+"""Issuer prefixes and the lengths each issues: a Luhn-valid number of another shape is not a card."""
+
+
 def _card(m: re.Match[str]) -> bool:
     digits = re.sub(r"[ -]", "", m.group())
-    return 13 <= len(digits) <= 19 and len(set(digits)) > 1 and luhn_ok(digits)
+    brand = any(prefix.match(digits) and len(digits) in lengths for prefix, lengths in _CARD_BRANDS)
+    return brand and len(set(digits)) > 1 and luhn_ok(digits)
 
 
 def _phone(m: re.Match[str]) -> bool:
