@@ -30,7 +30,8 @@ POSITIVE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "kind", "value", "masked"), POSITIVE, ids=[p[1] + str(i) for i, p in enumerate(POSITIVE)])
+@pytest.mark.parametrize(("text", "kind", "value", "masked"), POSITIVE,
+                         ids=[f"{p[1]}-{i}" for i, p in enumerate(POSITIVE)])
 def test_each_type_is_found_and_masked(text: str, kind: str, value: str, masked: str) -> None:
     found = [(k, text[s:e]) for k, s, e in find_pii(text)]
     assert found == [(kind, value)]
