@@ -262,3 +262,13 @@ def test_scanning_never_executes_the_file(tmp_path: Path) -> None:
 )
 def test_pickle_opcode_walk(data: bytes, expected: list[tuple[str, str]]) -> None:
     assert _scan(data) == expected
+
+
+def test_passing_checkpoint_lists_the_globals_it_imports(tmp_path: Path) -> None:
+    [result] = _one(tmp_path, {"m/model.pt": torch_zip(torch_data_pkl())})
+    assert (result.status, result.evidence["imports"], result.evidence["formats"]) == (
+        Status.PASS,
+        ["collections.OrderedDict", "torch.FloatStorage", "torch._utils._rebuild_tensor_v2"],
+        ["zip", "pickle", "unknown"],
+    )
+    assert result.message == "m/model.pt (zip) loads no code: every pickle global it names is on the allowlist"

@@ -70,6 +70,8 @@ def judge(path: str, report: Report) -> Result:
     }
     if report.notes:
         evidence["notes"] = list(report.notes)
+    if report.imports:
+        evidence["imports"] = list(report.imports[:_EVIDENCE_ISSUES])
     if report.unsafe:
         issues = report.unsafe + report.undecided
         shown = "; ".join(_describe(i) for i in issues[:_MESSAGE_ISSUES])
@@ -92,7 +94,8 @@ def judge(path: str, report: Report) -> Result:
             where,
             **evidence,
         )
-    return passed(f"{path} ({report.format}) loads no code: nothing outside the allowlist", where, **evidence)
+    what = "every pickle global it names is on the allowlist" if report.imports else "no code-carrying content"
+    return passed(f"{path} ({report.format}) loads no code: {what}", where, **evidence)
 
 
 def limits_from(params: Mapping[str, Any]) -> Limits:

@@ -73,7 +73,8 @@ class Report:
     """The outcome of scanning one file.
 
     ``format`` is the format of the file itself; ``formats`` every format seen, members included;
-    ``model_content`` is true when the file or a member is a model or pickle format.
+    ``model_content`` is true when the file or a member is a model or pickle format; ``imports`` lists every
+    pickle global the file names, allowed or not.
     """
 
     format: str
@@ -82,6 +83,7 @@ class Report:
     members: int
     model_content: bool
     notes: tuple[str, ...] = field(default=())
+    imports: tuple[str, ...] = field(default=())
 
     @property
     def unsafe(self) -> tuple[Issue, ...]:

@@ -60,6 +60,7 @@ class _Scan:
         self.issues: list[Issue] = []
         self.formats: list[str] = []
         self.notes: list[str] = []
+        self.imports: set[str] = set()
 
     def add(self, issues: list[Issue]) -> None:
         self.issues.extend(issues)
@@ -162,6 +163,7 @@ class _Scan:
         first = True
         while True:
             walk = walk_pickle(stream, self.allowed, member)
+            self.imports |= walk.globals
             kept = [i for i in walk.issues if (first and not lenient) or i.kind is not Kind.MALFORMED]
             self.add(kept)
             if not walk.stopped:
@@ -322,6 +324,7 @@ def scan_stream(handle: BinaryIO, size: int, limits: Limits, allowed: frozenset[
         members=state.members,
         model_content=model,
         notes=tuple(state.notes),
+        imports=tuple(sorted(state.imports)),
     )
 
 
