@@ -285,6 +285,15 @@ def overlapping_zip() -> bytes:
     return bytes(data)
 
 
+def encrypted_flag_zip(payload: bytes) -> bytes:
+    """A stored member whose "encrypted" flag is set although its bytes are plain (PyTorch reads it anyway)."""
+    data = bytearray(torch_zip(payload))
+    for sig, flag_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = data.find(sig)
+        struct.pack_into("<H", data, at + flag_at, struct.unpack_from("<H", data, at + flag_at)[0] | 1)
+    return bytes(data)
+
+
 def nested(depth: int, payload: bytes) -> bytes:
     """``payload`` wrapped in ``depth`` alternating zip/tar/gzip layers."""
     for level in range(depth):
@@ -508,6 +517,8 @@ def corpus() -> list[Sample]:
     cd = corrupt.rfind(b"PK\x01\x02")
     corrupt[cd : cd + 4] = b"XX\x01\x02"
     add("zip-corrupt-central-directory", "models/corrupt.pt", bytes(corrupt), "fail", False, kinds=("malformed",))
+    add("zip-encrypted-flag-bypass", "models/flag.pt", encrypted_flag_zip(evil("posix", "system", "id")), "fail",
+        True, globals=("posix.system",), member="archive/data.pkl")  # fmt: skip
     add("seven-zip", "models/archive.bin", b"7z\xbc\xaf\x27\x1c\x00\x04" + b"\0" * 24, "unknown", False)
 
     # --- undecidable -------------------------------------------------------------------------------------

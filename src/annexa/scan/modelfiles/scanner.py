@@ -213,12 +213,15 @@ class _Scan:
                     ratio = info.file_size / max(info.compress_size, 1)
                     self.issue(Kind.LIMIT, f"compression ratio {ratio:.0f}:1 (zip bomb); member not read", child)
                     continue
-                if info.flag_bits & 0x1:
-                    self.issue(Kind.UNSUPPORTED, "encrypted zip member cannot be inspected", child)
-                    continue
+                encrypted = bool(info.flag_bits & 0x1)
+                if encrypted:
+                    # Loaders such as PyTorch's ignore the flag: read the bytes as they are.
+                    info.flag_bits &= ~0x1
                 try:
                     with archive.open(info) as data:
-                        self.scan(Charged(data, self.budget), child, depth + 1, info.file_size, top=False)  # type: ignore[arg-type]
+                        found = self.scan(Charged(data, self.budget), child, depth + 1, info.file_size, top=False)  # type: ignore[arg-type]
+                    if encrypted and found is Format.UNKNOWN:
+                        self.issue(Kind.UNSUPPORTED, "encrypted zip member cannot be inspected", child)
                 except LimitExceeded:
                     raise
                 except _ARCHIVE_ERRORS as exc:
