@@ -11,8 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +37,26 @@ MIN_LINE = 8
 GENERIC_TYPES = frozenset({"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword"})
 """Catch-all detectors: only they go through detect-secrets' heuristic filters (UUIDs, indirect references, ...),
 and a format-specific detector's hit on the same value wins over them."""
+
+_GENERIC_GATE = re.compile(r"[\"']|key|pass|pwd|secret|contrase", re.IGNORECASE)
+"""Generic detectors only find quoted strings or values next to these words; other lines skip them."""
+
+_ASSIGNMENT_GATE = re.compile(r"key|pw|pass|token|softlayer|cloudant", re.IGNORECASE)
+"""detect-secrets' assignment-style detectors (Cloudant, IBM, SoftLayer) need one of these words on the line."""
+
+_LEADING_ASSERTION = re.compile(r"^(?:\(\?<!(?:[^()]|\([^()]*\))*\)|\(\?:\\s\|=\|:\|\"\|\^\))")
+
+
+def _assignment_style(plugin: Any) -> bool:
+    return any("(?<=\\W)" in r.pattern for r in getattr(plugin, "denylist", ()))
+
+
+def _block_pattern(regex: re.Pattern[str]) -> re.Pattern[str]:
+    """A detector pattern for nominating lines in a whole file: multi-line, without its leading look-behind (a
+    looser pattern that keeps the regex engine's fast literal-prefix search); each nominated line is then
+    checked by the detector itself."""
+    return re.compile(_LEADING_ASSERTION.sub("", regex.pattern), regex.flags | re.MULTILINE)
+
 
 MIN_SECRET = 8
 """A reported value shorter than this is a captured prefix, not the secret; the whole match is used instead."""
@@ -123,8 +146,14 @@ class SecretScanner:
             logging.getLogger("detect-secrets").setLevel(logging.CRITICAL)
             self._ctx = transient_settings(_settings())
             self._ctx.__enter__()
-            self._plugins = get_plugins()
-            self._ours = {p.secret_type for p in self._plugins if p.__class__.__name__ in _annexa_names()}
+            plugins = get_plugins()
+            self._ours = {p.secret_type for p in plugins if p.__class__.__name__ in _annexa_names()}
+            self._generic = [p for p in plugins if p.secret_type in GENERIC_TYPES]
+            specific = [p for p in plugins if p.secret_type not in GENERIC_TYPES]
+            self._assignment = [p for p in specific if _assignment_style(p)]
+            self._specific = [(p, [_block_pattern(r) for r in p.denylist]) for p in specific
+                              if hasattr(p, "denylist") and p not in self._assignment]
+            self._per_line = [p for p in specific if not hasattr(p, "denylist")]
         except Exception as exc:
             if self._ctx is not None:
                 self._ctx.__exit__(None, None, None)
@@ -142,31 +171,50 @@ class SecretScanner:
         self, path: str, filename: str, lines: list[str], wanted: Iterable[int]
     ) -> Iterator[tuple[SecretHit, bool]]:
         """Hits on the 1-based ``wanted`` lines of ``lines`` (``filename`` is the real path on disk), each with
-        whether the baseline lists it."""
-        for number in wanted:
-            text = lines[number - 1].rstrip("\r\n")
-            if len(text.strip()) < MIN_LINE:
+        whether the baseline lists it.
+
+        Format-specific detectors first run their patterns over the whole text at C speed, and only the lines
+        they match are analysed one by one; the generic detectors (keywords, entropy) see only lines that hold a
+        quote or a secret-like word, after detect-secrets' heuristic filters.
+        """
+        numbers = sorted(set(wanted))
+        text = "".join(lines)
+        ends = list(accumulate(len(line) for line in lines))
+        candidates: dict[int, list[Any]] = {}
+        for plugin, patterns in self._specific:
+            for pattern in patterns:
+                for match in pattern.finditer(text):
+                    group = candidates.setdefault(bisect_right(ends, match.start()) + 1, [])
+                    if plugin not in group:
+                        group.append(plugin)
+        for number in numbers:
+            line = lines[number - 1].rstrip("\r\n")
+            specific = candidates.get(number, []) + self._per_line
+            if self._assignment and _ASSIGNMENT_GATE.search(line):
+                specific += self._assignment
+            generic = _GENERIC_GATE.search(line) is not None
+            if len(line.strip()) < MIN_LINE or not (specific or generic):
                 continue
             context = self._snippet(lines, number)
-            if self._allowlisted(filename=filename, line=text, context=context):
+            if ("allowlist" in line or "allowlist" in (context.previous_line or "")) and self._allowlisted(
+                    filename=filename, line=line, context=context):
                 continue
             found: dict[tuple[str, str], str] = {}
-            heuristics: bool | None = None
-            for chunk in _windows(text):
-                for plugin in self._plugins:
-                    if plugin.secret_type not in GENERIC_TYPES:
-                        for secret in plugin.analyze_line(filename=filename, line=chunk, line_number=number,
-                                                          context=context):
-                            reported = secret.secret_value or ""
-                            found.setdefault((secret.type, _whole(plugin, chunk, reported)), reported)
-                        continue
-                    if heuristics is None:
-                        heuristics = self._filtered(["line"], filename=filename, line=text, context=context)
-                    if heuristics:
-                        continue
+            heuristics = generic and self._filtered(["line"], filename=filename, line=line, context=context)
+            for chunk in _windows(line):
+                for plugin in specific:
+                    for secret in plugin.analyze_line(filename=filename, line=chunk, line_number=number,
+                                                      context=context):
+                        reported = secret.secret_value or ""
+                        found.setdefault((secret.type, _whole(plugin, chunk, reported)), reported)
+                if not generic or heuristics:
+                    continue
+                for plugin in self._generic:
                     for secret in self._scan_line(plugin=plugin, filename=filename, line=chunk,
                                                   line_number=number, context=context):
                         value = secret.secret_value or ""
+                        if f"base64,{value[:24]}" in chunk:
+                            continue  # an inline data: URI (image), not a credential
                         if not self._filtered(["context"], filename=filename, secret=value, plugin=plugin,
                                               line=chunk, context=context):
                             found.setdefault((secret.type, value), value)
