@@ -125,12 +125,21 @@ def tar_of(members: Iterable[tuple[str, bytes]]) -> bytes:
     return buf.getvalue()
 
 
-def legacy_torch_tar(pickle_member: bytes) -> bytes:
-    """The pre-1.6 ``torch.save`` tar layout: sys_info_p, pickle, storages, tensors."""
+def legacy_torch_tar(pickle_member: bytes, second_record: bytes | None = None) -> bytes:
+    """The pre-1.6 ``torch.save`` tar layout: sys_info_p, pickle, storages, tensors.
+
+    ``storages`` is a count, then per storage a pickled (key, location, type) record and its raw bytes;
+    ``second_record`` replaces the second record's pickle (a payload hidden past the first raw data).
+    """
     sys_info = P(2).raw(b"}").s("little_endian").raw(b"\x88s").done()
-    storages = P(2).i(1).done() + P(2).s("0").s("cpu").glob("torch", "FloatStorage").raw(b"\x87").done()
-    storages += struct.pack("<q", 4) + struct.pack("<4f", 1, 2, 3, 4)
-    tensors = P(2).i(0).done()
+    storages = P(2).i(2).done()
+    for key in ("0", "1"):
+        record = P(2).s(key).s("cpu").glob("torch", "FloatStorage").raw(b"\x87").done()
+        storages += second_record if key == "1" and second_record else record
+        storages += struct.pack("<q", 4) + struct.pack("<4f", 1, 2, 3, 4)
+    storages += P(2).raw(b"]").done()
+    tensors = P(2).i(1).done() + P(2).s("t0").s("0").glob("torch", "FloatTensor").raw(b"\x87").done()
+    tensors += struct.pack("<ii", 1, 0) + struct.pack("<qqq", 4, 1, 0)
     return tar_of([("sys_info_p", sys_info), ("pickle", pickle_member), ("storages", storages), ("tensors", tensors)])
 
 
@@ -441,6 +450,10 @@ def corpus() -> list[Sample]:
     add("torch-legacy-tar-benign", "models/legacy.tar.pt", legacy_torch_tar(torch_data_pkl()), "pass", False)
     add("torch-legacy-tar-evil", "models/legacy_evil.pt", legacy_torch_tar(evil("posix", "system", "id")), "fail",
         True, globals=("posix.system",), member="pickle")  # fmt: skip
+    add("torch-legacy-tar-hidden-record", "models/legacy_record.pt",
+        legacy_torch_tar(torch_data_pkl(), P(2).call("posix", "system", "id").raw(b"0").s("1").s("cpu")
+                         .glob("torch", "FloatStorage").raw(b"\x87").done()),
+        "fail", True, globals=("posix.system",), member="storages")  # fmt: skip
     add("torch-legacy-raw-benign", "models/legacy_raw.pt", legacy_torch_raw(), "pass", False)
     add("torch-zip-appended", "models/polyglot.pkl",
         ordered_dict_pickle() + zip_of([("x/data.pkl", evil("posix", "system", "id"))]),

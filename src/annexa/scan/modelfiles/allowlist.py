@@ -60,6 +60,7 @@ DEFAULT_ALLOWED_GLOBALS: frozenset[str] = frozenset(
         "joblib.numpy_pickle.NumpyArrayWrapper",
     }
     | {f"torch.{kind}Storage" for kind in _TORCH_STORAGES}
+    | {f"torch.{kind}Tensor" for kind in _TORCH_STORAGES[:10]}
     | {f"torch.{dtype}" for dtype in _TORCH_DTYPES}
     | {f"torch._utils.{name}" for name in _TORCH_REBUILD}
 )

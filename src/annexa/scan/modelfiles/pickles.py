@@ -1,7 +1,7 @@
 """Pickle opcode analysis: every import and call is checked against an allowlist; nothing is unpickled.
 
 The walker follows the opcodes the way ``pickle.Unpickler`` would, but on a symbolic stack: strings, small
-ints and tuples are kept, imports become ``_Global`` values, calls become ``_Call`` values, everything else
+ints and tuples are kept, imports become ``Global`` values, calls become ``_Call`` values, everything else
 is opaque. So ``STACK_GLOBAL`` arguments that travel through the memo are resolved, and ``REDUCE`` /
 ``NEWOBJ`` / ``BUILD`` on something other than an allowed import are findings too. Large byte strings are
 skipped, not read. joblib's raw array bytes after a ``NumpyArrayWrapper`` are stepped over.
@@ -30,7 +30,7 @@ _JOBLIB_WRAPPER = "joblib.numpy_pickle.NumpyArrayWrapper"
 
 
 @dataclass(frozen=True)
-class _Global:
+class Global:
     name: str
 
 
@@ -65,6 +65,7 @@ class PickleWalk:
     protocol: int = 0
     opcodes: int = 0
     stopped: bool = False
+    result: object = None
 
 
 def _keep(value: object) -> object:
@@ -113,23 +114,23 @@ class _Walker:
             self.issue(Kind.MALFORMED, "pickle stack underflow", fatal=True)
         return self.stack[-1]
 
-    def imported(self, module: object, name: object) -> _Global:
+    def imported(self, module: object, name: object) -> Global:
         if not isinstance(module, str) or not isinstance(name, str):
             self.issue(
                 Kind.UNSAFE_GLOBAL,
                 f"imports a global whose name is not a plain string ({_shown(module)}, {_shown(name)})",
                 "?",
             )
-            return _Global("?")
+            return Global("?")
         full = f"{module}.{name}"
         self.walk.globals.add(full)
         if full not in self.allowed:
             why = "a known code-execution gadget" if is_known_gadget(full) else "not on the allowlist"
             self.issue(Kind.UNSAFE_GLOBAL, f"imports {full} ({why})", full)
-        return _Global(full)
+        return Global(full)
 
     def called(self, func: object, how: str) -> None:
-        if not isinstance(func, _Global):
+        if not isinstance(func, Global):
             self.issue(Kind.UNSAFE_CALL, f"{how} calls a computed object ({_describe(func)}), not an imported global")
 
     # argument decoding -------------------------------------------------------------------------------
@@ -216,6 +217,7 @@ class _Walker:
             self.walk.opcodes += 1
             if op.name == "STOP":
                 self.walk.stopped = True
+                self.walk.result = self.stack[-1] if self.stack else None
                 return
             self.step(op.name, value)
             if len(self.stack) + len(self.memo) > MAX_OBJECTS:
@@ -330,7 +332,7 @@ class _Walker:
         elif name == "BUILD":
             state = self.pop()
             target = self.top()
-            if isinstance(target, _Global):
+            if isinstance(target, Global):
                 self.issue(Kind.UNSAFE_CALL, f"BUILD overwrites attributes of the imported {target.name}", target.name)
             elif isinstance(target, _Call) and _is_wrapper(target) and isinstance(state, _Dict):
                 self.joblib_array(state)
@@ -341,7 +343,7 @@ class _Walker:
         elif name in ("EXT1", "EXT2", "EXT4"):
             name = f"copyreg.ext:{value}"
             self.issue(Kind.UNSAFE_GLOBAL, f"imports extension-registry global {name}", name)
-            push(_Global(name))
+            push(Global(name))
         elif name == "READONLY_BUFFER":
             self.top()
         else:
@@ -380,7 +382,7 @@ class _Walker:
 
 
 def _is_wrapper(call: _Call) -> bool:
-    return isinstance(call.func, _Global) and call.func.name == _JOBLIB_WRAPPER
+    return isinstance(call.func, Global) and call.func.name == _JOBLIB_WRAPPER
 
 
 def _dtype_size(dtype: object) -> tuple[int | None, bool]:
@@ -405,7 +407,7 @@ def _shown(value: object) -> str:
 def _describe(value: object) -> str:
     if isinstance(value, _Call):
         return f"the result of calling {_describe(value.func)}"
-    if isinstance(value, _Global):
+    if isinstance(value, Global):
         return value.name
     return type(value).__name__ if not isinstance(value, _Opaque) else "an opaque value"
 

@@ -26,7 +26,7 @@ from annexa.scan.modelfiles.formats import (
     keras_configs_in,
     read_npy_header,
 )
-from annexa.scan.modelfiles.pickles import probe_pickle, walk_pickle
+from annexa.scan.modelfiles.pickles import Global, PickleWalk, probe_pickle, walk_pickle
 from annexa.scan.modelfiles.records import Issue, Kind, Limits, Report
 from annexa.scan.modelfiles.sniff import HEAD, MODEL_FORMATS, Format, maybe_old_pickle, sniff
 from annexa.scan.modelfiles.stream import Budget, Charged, LimitExceeded, Prefixed, Stream, Truncated
@@ -36,7 +36,15 @@ PROBE = 64 * 1024
 WINDOW = 16 * 1024 * 1024
 """Bytes of an HDF5 file searched (at each end) for a Keras model config."""
 _STORAGE = re.compile(r"(^|/)data/\d+$")
-_TORCH_LEGACY = frozenset({"pickle", "storages", "tensors", "sys_info_p"})
+_LEGACY_RECORDS = re.compile(r"(^|/)(storages|tensors)$")
+_ELEMENT_SIZE = {
+    f"torch.{kind}Storage": size
+    for kind, size in (
+        ("Float", 4), ("Double", 8), ("Half", 2), ("BFloat16", 2), ("Long", 8), ("Int", 4), ("Short", 2),
+        ("Char", 1), ("Byte", 1), ("Bool", 1), ("ComplexFloat", 8), ("ComplexDouble", 16), ("QInt8", 1),
+        ("QUInt8", 1), ("QInt32", 4), ("QUInt4x2", 1), ("QUInt2x4", 1),
+    )
+}  # fmt: skip
 _DECOMPRESS: dict[Format, Callable[..., io.BufferedIOBase]] = {
     Format.GZIP: gzip.GzipFile,
     Format.BZIP2: bz2.BZ2File,
@@ -85,7 +93,9 @@ class _Scan:
             stream = Stream(raw, seekable=True, size=size)
         else:
             stream = Stream(io.BufferedReader(Prefixed(head, raw), CHUNK_SIZE), size=size)
-        if fmt is Format.PICKLE:
+        if fmt is Format.PICKLE and _LEGACY_RECORDS.search(member):
+            self.legacy_records(stream, member)
+        elif fmt is Format.PICKLE:
             self.pickles(stream, member, lenient=bool(_STORAGE.search(member)))
         elif fmt is Format.ZIP:
             self.nested(stream, raw if top else None, member, depth, self.zip)
@@ -172,6 +182,44 @@ class _Scan:
             if len(nxt) < 3 or nxt[0] != 0x80 or not 2 <= nxt[1] <= 5:
                 return
             first = False
+
+    def one_pickle(self, stream: Stream, member: str) -> PickleWalk:
+        walk = walk_pickle(stream, self.allowed, member)
+        self.imports |= walk.globals
+        self.add(walk.issues)
+        return walk
+
+    def legacy_records(self, stream: Stream, member: str) -> None:
+        """Legacy torch tar ``storages`` / ``tensors``: a count, then pickled records each followed by raw bytes.
+
+        Every record pickle is walked, as ``torch.load`` unpickles each one.
+        """
+        walk = self.one_pickle(stream, member)
+        count = walk.result
+        if not walk.stopped or not isinstance(count, int) or isinstance(count, bool):
+            return
+        if count < 0 or count > self.limits.max_members:
+            self.issue(Kind.LIMIT, f"legacy torch record count {count} out of bounds", member, 0)
+            return
+        storages = member.endswith("storages")
+        for _ in range(count):
+            at = stream.pos
+            walk = self.one_pickle(stream, member)
+            record = walk.result
+            if not walk.stopped:
+                return
+            if storages:
+                kind = record[2] if isinstance(record, tuple) and len(record) == 3 else None
+                size = _ELEMENT_SIZE.get(kind.name) if isinstance(kind, Global) else None
+                if size is None:
+                    self.issue(Kind.MALFORMED, "legacy torch storage record without a known storage type", member, at)
+                    return
+                stream.skip(int.from_bytes(stream.exact(8), "little", signed=True) * size)
+            else:
+                (ndim,) = struct.unpack("<i", stream.exact(4))
+                stream.skip(4 + 16 * max(ndim, 0) + 8)
+        if storages and stream.peek(1):
+            self.one_pickle(stream, member)
 
     def npy(self, stream: Stream, member: str) -> None:
         issues, is_object = read_npy_header(stream, member)
