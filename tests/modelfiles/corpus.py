@@ -488,6 +488,16 @@ def corpus() -> list[Sample]:
         safetensors({"w": {"dtype": "PY_OBJECT", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4),
         "fail", False, kinds=("malformed",))  # fmt: skip
 
+    gap = {
+        "a": {"dtype": "U8", "shape": [4], "data_offsets": [0, 4]},
+        "b": {"dtype": "U8", "shape": [4], "data_offsets": [4 + 64, 72]},
+    }
+    add("safetensors-hidden-gap", "models/gap.safetensors",
+        safetensors(gap, b"\0" * 4 + evil("posix", "system", "id").ljust(64, b"\0") + b"\0" * 4),
+        "fail", True, kinds=("malformed",), note="bytes no tensor owns can smuggle a payload")  # fmt: skip
+    add("safetensors-trailing-bytes", "models/tail.safetensors", safetensors(tensors, b"\0" * 16 + b"PK\x05\x06"),
+        "fail", True, kinds=("malformed",))  # fmt: skip
+
     # --- GGUF --------------------------------------------------------------------------------------------
     add("gguf-benign-template", "models/model.gguf", gguf(GOOD_TEMPLATE), "pass", False)
     add("gguf-no-template", "models/plain.gguf", gguf(None), "pass", False)

@@ -90,6 +90,13 @@ def check_safetensors(s: Stream, member: str, max_header: int) -> list[Issue]:
     for (_, end, first), (begin, _, second) in itertools.pairwise(spans):
         if begin < end:
             problems.append(f"tensors {first!r} and {second!r} overlap")
+        elif begin > end:
+            problems.append(f"{begin - end} bytes between tensors {first!r} and {second!r} belong to no tensor")
+    covered = spans[-1][1] if spans else 0
+    if spans and spans[0][0] > 0:
+        problems.append(f"{spans[0][0]} bytes before the first tensor belong to no tensor")
+    if data_len is not None and covered < data_len and not problems:
+        problems.append(f"{data_len - covered} bytes after the last tensor belong to no tensor")
     return [_issue(Kind.MALFORMED, f"safetensors header: {p}", member, 8) for p in problems[:20]]
 
 
