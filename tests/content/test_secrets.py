@@ -80,6 +80,7 @@ LOOKALIKES = {
     "uuid": 'RUN_ID = "123e4567-e89b-12d3-a456-426614174000"\n',
     "env_lookup": 'token = os.environ["HF_TOKEN"]\n',
     "placeholder": 'HF_TOKEN = "${HF_TOKEN}"\n',
+    "data_uri": '<img src="data:image/png;base64,' + base64.b64encode(bytes(range(7, 250))).decode() + '">\n',
 }
 
 
