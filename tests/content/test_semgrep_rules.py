@@ -258,7 +258,7 @@ def test_one_semgrep_process_serves_every_rule(tmp_path: Path, monkeypatch: pyte
     calls: list[tuple[str, ...]] = []
     real = semgrep_scan.run_semgrep
 
-    def counting(checkout: Checkout, files: Any, catalog: Any, timeout: float = 900) -> semgrep_scan.SemgrepRun:
+    def counting(checkout: Checkout, files: Any, catalog: Any, timeout: float | None = None) -> semgrep_scan.SemgrepRun:
         calls.append(tuple(files))
         return real(checkout, files, catalog, timeout)
 
@@ -312,6 +312,13 @@ def test_oversized_file_is_skipped_with_its_reason(tmp_path: Path) -> None:
         {"path": "huge.py", "reason": "2,400,000 bytes, over the 2,000,000-byte semgrep limit"}]
 
 
+def test_only_oversized_python_files_is_unknown_not_pass(tmp_path: Path) -> None:
+    results = run_rules(["torch-load-unsafe"], make_checkout(tmp_path, {"gen.py": "x = 1\n" * 400_000}))
+    [result] = results["torch-load-unsafe"]
+    assert outcome(result) == ("unknown", None, None)
+    assert result.evidence["skipped_files"][0]["path"] == "gen.py"
+
+
 def _fake_semgrep(tmp_path: Path, body: str) -> str:
     script = tmp_path / "fake-semgrep"
     script.write_text("#!/bin/sh\n" + body)
@@ -329,7 +336,6 @@ def test_semgrep_failure_makes_every_semgrep_rule_unknown(
 ) -> None:
     monkeypatch.setattr(semgrep_scan, "semgrep_binary", lambda: _fake_semgrep(tmp_path, body))
     monkeypatch.setattr(semgrep_scan, "TIMEOUT", timeout)
-    monkeypatch.setattr(semgrep_scan.run_semgrep, "__defaults__", (timeout,))
     results = run_rules(SEMGREP_RULES, make_checkout(tmp_path / "repo", {"a.py": BAD["torch-load-unsafe"]}))
     for rule_id in SEMGREP_RULES:
         [result] = results[rule_id]

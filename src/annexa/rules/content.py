@@ -81,9 +81,12 @@ def _introduced(ctx: RuleContext, match: Match) -> bool:
 def check_semgrep_rule(ctx: RuleContext) -> Iterable[Result]:
     """One semgrep-backed rule: its matches from the run's single semgrep process (added lines in PR mode)."""
     run = _semgrep(ctx)
+    if run is not None and not run.targets and run.skipped:
+        yield unknown(f"No Python file could be given to semgrep ({len(run.skipped)} skipped)",
+                      "Python files semgrep can scan", **_skips(run.skipped))
+        return
     if run is None or not run.targets:
-        skipped = _skips(run.skipped) if run else {}
-        yield not_applicable("No Python files to scan", **skipped)
+        yield not_applicable("No Python files to scan")
         return
     if run.error:
         yield unknown(f"semgrep could not run: {run.error}", "semgrep able to run offline (pip install semgrep)",

@@ -114,9 +114,11 @@ def targets_for(
 
 
 def run_semgrep(
-    checkout: Checkout, files: Iterable[str], catalog: Mapping[str, RuleSpec], timeout: float = TIMEOUT
+    checkout: Checkout, files: Iterable[str], catalog: Mapping[str, RuleSpec], timeout: float | None = None
 ) -> SemgrepRun:
-    """Run semgrep once over ``files`` with every semgrep-backed catalog rule; never raises."""
+    """Run semgrep once over ``files`` with every semgrep-backed catalog rule (``TIMEOUT`` seconds at most by
+    default); never raises."""
+    timeout = TIMEOUT if timeout is None else timeout
     rules = semgrep_rules(catalog)
     targets, skipped = targets_for(checkout, files, rules)
     run = SemgrepRun(matches={r["id"]: [] for r in rules}, targets=tuple(targets), skipped=skipped)
