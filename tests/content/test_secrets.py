@@ -286,3 +286,16 @@ def test_no_output_ever_contains_a_secret_value(
         assert len(findings) == len(values) - 1 + 2
         assert {"src/k0.py": f"sha256:{short(values[0])}"}.items() <= {
             f["location"]["path"]: f["evidence"]["hash"] for f in findings}.items()
+
+
+def test_parallel_scan_gives_the_same_hits_in_the_same_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    kinds = ["huggingface", "github_classic", "replicate", "anthropic", "gitlab", "openai_project"]
+    files = {f"src/m{i}.py": "x = 1\n" * i + f'K = "{KEYS[k]}"\n' for i, k in enumerate(kinds)}
+    checkout = make_checkout(tmp_path, files)
+    sequential = run_rule(RULE, checkout)
+    monkeypatch.setattr(secrets_scan, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(secrets_scan.os, "cpu_count", lambda: 3)
+    parallel = run_rule(RULE, checkout)
+    assert [(r.location, r.key) for r in parallel] == [(r.location, r.key) for r in sequential]
+    assert fails(parallel)[0] == ("src/m0.py", 1, "Hugging Face Token")
+    assert len(parallel) == len(kinds)

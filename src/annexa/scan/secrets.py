@@ -11,9 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
+import os
 import re
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from itertools import accumulate
 from pathlib import Path
@@ -38,13 +41,18 @@ GENERIC_TYPES = frozenset({"Base64 High Entropy String", "Hex High Entropy Strin
 """Catch-all detectors: only they go through detect-secrets' heuristic filters (UUIDs, indirect references, ...),
 and a format-specific detector's hit on the same value wins over them."""
 
-_GENERIC_GATE = re.compile(r"[\"']|key|pass|pwd|secret|contrase", re.IGNORECASE)
-"""Generic detectors only find quoted strings or values next to these words; other lines skip them."""
+_KEYWORD_GATE = re.compile(r"key|pass|pwd|secret|contrase", re.IGNORECASE)
+"""The keyword detector only reports values next to these words; other lines skip it."""
+
+_ENTROPY_GATE = re.compile(r"[\"'][A-Za-z0-9+/=_-]{8,}[\"']")
+"""The entropy detectors only measure quoted strings of the base64 or hex alphabet long enough to reach their
+thresholds; other lines skip them."""
 
 _ASSIGNMENT_GATE = re.compile(r"key|pw|pass|token|softlayer|cloudant", re.IGNORECASE)
 """detect-secrets' assignment-style detectors (Cloudant, IBM, SoftLayer) need one of these words on the line."""
 
 _LEADING_ASSERTION = re.compile(r"^(?:\(\?<!(?:[^()]|\([^()]*\))*\)|\(\?:\\s\|=\|:\|\"\|\^\))")
+"""A pattern's leading ``(?<!...)`` or ``(?:\\s|=|:|"|^)`` boundary, dropped when nominating lines."""
 
 
 def _assignment_style(plugin: Any) -> bool:
@@ -148,7 +156,8 @@ class SecretScanner:
             self._ctx.__enter__()
             plugins = get_plugins()
             self._ours = {p.secret_type for p in plugins if p.__class__.__name__ in _annexa_names()}
-            self._generic = [p for p in plugins if p.secret_type in GENERIC_TYPES]
+            self._generic = [(p, _KEYWORD_GATE if p.secret_type == "Secret Keyword" else _ENTROPY_GATE)
+                             for p in plugins if p.secret_type in GENERIC_TYPES]
             specific = [p for p in plugins if p.secret_type not in GENERIC_TYPES]
             self._assignment = [p for p in specific if _assignment_style(p)]
             self._specific = [(p, [_block_pattern(r) for r in p.denylist]) for p in specific
@@ -192,7 +201,7 @@ class SecretScanner:
             specific = candidates.get(number, []) + self._per_line
             if self._assignment and _ASSIGNMENT_GATE.search(line):
                 specific += self._assignment
-            generic = _GENERIC_GATE.search(line) is not None
+            generic = [p for p, gate in self._generic if gate.search(line)]
             if len(line.strip()) < MIN_LINE or not (specific or generic):
                 continue
             context = self._snippet(lines, number)
@@ -200,7 +209,7 @@ class SecretScanner:
                     filename=filename, line=line, context=context):
                 continue
             found: dict[tuple[str, str], str] = {}
-            heuristics = generic and self._filtered(["line"], filename=filename, line=line, context=context)
+            heuristics: bool | None = None  # the line filters are costly: evaluated only once a generic hit needs them
             for chunk in _windows(line):
                 for plugin in specific:
                     for secret in plugin.analyze_line(filename=filename, line=chunk, line_number=number,
@@ -209,12 +218,16 @@ class SecretScanner:
                         found.setdefault((secret.type, _whole(plugin, chunk, reported)), reported)
                 if not generic or heuristics:
                     continue
-                for plugin in self._generic:
+                for plugin in generic:
                     for secret in self._scan_line(plugin=plugin, filename=filename, line=chunk,
                                                   line_number=number, context=context):
                         value = secret.secret_value or ""
                         if f"base64,{value[:24]}" in chunk:
                             continue  # an inline data: URI (image), not a credential
+                        if heuristics is None:
+                            heuristics = self._filtered(["line"], filename=filename, line=line, context=context)
+                        if heuristics:
+                            break
                         if not self._filtered(["context"], filename=filename, secret=value, plugin=plugin,
                                               line=chunk, context=context):
                             found.setdefault((secret.type, value), value)
@@ -340,6 +353,10 @@ def _joined(value: Any) -> str:
     return ""
 
 
+PARALLEL_BYTES = 16_000_000
+"""Above this many bytes to scan, files are split between worker processes (one per CPU)."""
+
+
 def scan_files(
     checkout: Checkout,
     paths: Iterable[str],
@@ -347,15 +364,73 @@ def scan_files(
     max_bytes: int,
     baseline_name: str = BASELINE,
 ) -> SecretScan:
-    """Scan ``paths`` (only the ``added`` lines where a set is given; ``None`` means every line)."""
+    """Scan ``paths`` (only the ``added`` lines where a set is given; ``None`` means every line).
+
+    Large scans run in one worker process per CPU, each over a contiguous share of the files (by size), so the
+    hits keep the order of ``paths``.
+    """
     allowed, problem = load_baseline(checkout, baseline_name)
     out = SecretScan()
     if problem:
         out.skipped.append(Skipped(baseline_name, f"baseline ignored: {problem}"))
+    todo = [p for p in paths if p != baseline_name]
+    sizes = [_size(checkout, p) for p in todo]
+    workers = min(os.cpu_count() or 1, 8)
+    if workers > 1 and sum(sizes) > PARALLEL_BYTES:
+        batches = _shares(todo, sizes, workers)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(len(batches), mp_context=context) as pool:
+            parts = list(pool.map(_scan_batch, [str(checkout.root)] * len(batches), batches,
+                                  [{p: added.get(p) for p in b} for b in batches], [max_bytes] * len(batches),
+                                  [allowed] * len(batches)))
+        for part in parts:
+            out.hits += part.hits
+            out.baselined += part.baselined
+            out.skipped += part.skipped
+            out.files += part.files
+            out.lines += part.lines
+            out.bytes += part.bytes
+        return out
+    _scan_into(out, checkout, todo, added, max_bytes, allowed)
+    return out
+
+
+def _size(checkout: Checkout, path: str) -> int:
+    try:
+        return 0 if checkout.is_symlink(path) else checkout.size(path)
+    except (UnreadableFile, OSError):
+        return 0
+
+
+def _shares(paths: list[str], sizes: list[int], n: int) -> list[list[str]]:
+    """Split ``paths`` into at most ``n`` contiguous runs of about equal total size."""
+    target = sum(sizes) / n
+    batches: list[list[str]] = [[]]
+    total = 0
+    for path, size in zip(paths, sizes, strict=True):
+        if total >= target * len(batches) and len(batches) < n:
+            batches.append([])
+        batches[-1].append(path)
+        total += size
+    return [b for b in batches if b]
+
+
+def _scan_batch(
+    root: str, paths: list[str], added: Mapping[str, frozenset[int] | None], max_bytes: int,
+    allowed: Mapping[str, set[str]],
+) -> SecretScan:
+    """One worker's share of a parallel scan."""
+    out = SecretScan()
+    _scan_into(out, Checkout(Path(root)), paths, added, max_bytes, allowed)
+    return out
+
+
+def _scan_into(
+    out: SecretScan, checkout: Checkout, paths: Iterable[str], added: Mapping[str, frozenset[int] | None],
+    max_bytes: int, allowed: Mapping[str, set[str]],
+) -> None:
     with SecretScanner(allowed) as scanner:
         for path in paths:
-            if path == baseline_name:
-                continue
             lines = _read_lines(checkout, path, max_bytes, out)
             if lines is None:
                 continue
@@ -375,7 +450,6 @@ def scan_files(
             filename = str(checkout.root / path)
             for hit, known in scanner.scan_lines(path, filename, lines, wanted):
                 (out.baselined if known else out.hits).append(hit)
-    return out
 
 
 def _read_lines(checkout: Checkout, path: str, max_bytes: int, out: SecretScan) -> list[str] | None:
