@@ -48,7 +48,7 @@ def check_no_secrets_in_change(ctx: RuleContext) -> Iterable[Result]:
     max_bytes = int(ctx.params.get("max_file_bytes") or 20_000_000)
     baseline = str(ctx.params.get("baseline") or "")
     try:
-        scan: SecretScan = ctx.memo("content:secrets",
+        scan: SecretScan = ctx.memo(f"content:secrets:{max_bytes}:{baseline}:{sorted(exclude)}",
                                     lambda: scan_files(checkout, files, added, max_bytes, baseline))
     except SecretScanError as exc:
         yield unknown(f"The secret scanner could not run: {exc}", "detect-secrets 1.5 installed", error=str(exc))
