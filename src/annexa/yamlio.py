@@ -53,7 +53,10 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps timestamps as the strings they were written as (dates are validated later)."""
 
 
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+_Loader.yaml_constructors = {
+    **yaml.SafeLoader.yaml_constructors,
+    "tag:yaml.org,2002:timestamp": yaml.SafeLoader.construct_yaml_str,
+}
 
 
 def parse_document(text: str, name: str) -> Document:
