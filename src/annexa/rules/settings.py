@@ -29,6 +29,11 @@ def _branches(ctx: RuleContext, settings: RepoSettings) -> list[BranchProtection
     return chosen
 
 
+def _no_settings(ctx: RuleContext) -> Result:
+    """The ``unknown`` result of a settings rule when the run has no repository settings at all."""
+    return unknown(ctx.rule.title + ": repository settings are not available", ctx.facts.settings_reason)
+
+
 def _branch_rule(
     field: str,
     ok: Callable[[Any, RuleContext], bool],
@@ -40,7 +45,7 @@ def _branch_rule(
     def check(ctx: RuleContext) -> Iterable[Result]:
         settings = ctx.facts.settings
         if settings is None:
-            yield unknown(ctx.rule.title + ": repository settings are not available", ctx.facts.settings_reason)
+            yield _no_settings(ctx)
             return
         branches = _branches(ctx, settings)
         if isinstance(branches, Result):
@@ -100,7 +105,7 @@ def _repo_setting(
     def check(ctx: RuleContext) -> Iterable[Result]:
         settings = ctx.facts.settings
         if settings is None:
-            yield unknown(ctx.rule.title + ": repository settings are not available", ctx.facts.settings_reason)
+            yield _no_settings(ctx)
             return
         setting: Setting[Any] = getattr(settings, name)
         undecided = f"Could not read the setting behind {ctx.rule.id}"
