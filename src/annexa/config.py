@@ -27,6 +27,10 @@ DEFAULT_PATHS: dict[str, tuple[str, ...]] = {
     "codeowners": ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS", ".gitlab/CODEOWNERS"),
     "policies": ("policies/**",),
     "config": (CONFIG_NAME,),
+    "tests": (
+        "tests/**", "test/**", "**/tests/**", "**/test/**", "**/test_*.py", "**/*_test.py", "**/*_test.go",
+        "**/conftest.py", "**/testdata/**", "**/__tests__/**", "**/*.test.ts", "**/*.test.js", "**/fixtures/**",
+    ),
 }
 """Path classes annexa knows out of the box; ``.annexa.yml`` ``paths:`` replaces a class."""
 

@@ -13,6 +13,7 @@ from annexa.catalog import Policy, RuleSpec, builtin_dir, load_catalog, load_pol
 from annexa.config import CONFIG_NAME, Config, load_config
 from annexa.facts import Facts
 from annexa.model import Finding, Location, Result, Severity, Status, fingerprint
+from annexa.paths import match_any
 from annexa.report import PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
 from annexa.rules import registry
 from annexa.rules.base import RuleContext
@@ -107,8 +108,16 @@ def run_check(inputs: Inputs, facts: Facts, run: RunInfo, today: dt.date | None 
         else:
             ctx = RuleContext(spec, facts, inputs.config, group.params, today, cache)
             results = _run_rule(fn, ctx)
+        test_paths = _test_paths(group.params)
         for result in results:
+            in_tests = result.location is not None and match_any(inputs.config.path_class("tests"),
+                                                                 result.location.path)
+            if in_tests and test_paths == "skip":
+                continue
             finding = _finding(result, group, spec, facts)
+            if in_tests and isinstance(test_paths, Severity) and test_paths.rank < finding.severity.rank:
+                finding = replace(finding, severity=test_paths,
+                                  evidence={**finding.evidence, "test_path": f"severity lowered to {test_paths.value}"})
             finding = _apply_waivers(finding, valid_waivers)
             findings.append(finding)
             group.statuses.append(finding.status)
@@ -141,6 +150,17 @@ def run_check(inputs: Inputs, facts: Facts, run: RunInfo, today: dt.date | None 
         controls=control_statuses(findings),
         rules={rule: spec for rule, spec in inputs.catalog.items() if rule in used},
     )
+
+
+def _test_paths(params: Mapping[str, Any]) -> str | Severity:
+    """How a content rule treats files in the ``tests`` path class: ``check``, ``skip`` or a lower severity."""
+    value = params.get("test_paths", "check")
+    if value in ("check", "skip"):
+        return str(value)
+    try:
+        return Severity(value)
+    except ValueError:
+        return "check"
 
 
 def _max_waiver_days(inputs: Inputs) -> int:

@@ -161,3 +161,33 @@ def test_same_key_twice_in_a_file_gets_two_fingerprints(tmp_path: Path, monkeypa
 
     assert first.fingerprint == fingerprint("weights-in-lfs", Location("a.py"), "k")
     assert second.fingerprint not in (first.fingerprint, "")
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("check", [("fail", "high", "app.py"), ("fail", "high", "tests/fixtures/k.py")]),
+        ("low", [("fail", "high", "app.py"), ("fail", "low", "tests/fixtures/k.py")]),
+        ("skip", [("fail", "high", "app.py")]),
+    ],
+)
+def test_test_paths_parameter_lowers_or_skips_findings_in_tests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setting: str, expected: list[tuple[str, str, str]]
+) -> None:
+    def two(ctx: RuleContext) -> Iterable[Result]:
+        yield Result(Status.FAIL, "in app", Location("app.py", 3))
+        yield Result(Status.FAIL, "in a test fixture", Location("tests/fixtures/k.py", 1))
+
+    monkeypatch.setattr(engine, "registry", lambda: {"no-secrets-in-change": two})
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "p.yml").write_text(
+        POLICY.format(id="S", control="A.8.28", severity="high").replace("weights-in-lfs", "no-secrets-in-change")
+        + f"    params: {{test_paths: {setting}}}\n"
+    )
+    repo = tmp_path / "repo"
+    make_checkout(repo, {"app.py": "x\n"})
+    report = engine.run_check(engine.load_inputs(repo, policy_dirs=[policies]), Facts("local", Checkout(repo)), RUN,
+                              TODAY)
+    got = [(f.status.value, f.severity.value, f.location.path if f.location else "") for f in report.findings]
+    assert got == expected
