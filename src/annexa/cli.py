@@ -70,6 +70,11 @@ def build_parser() -> argparse.ArgumentParser:
     verify = history_commands.add_parser("verify", help="recompute the hash chains; exit 1 on any gap or edit")
     verify.add_argument("--history", help=f"history store URL (default: $ANNEXA_HISTORY_URL or {DEFAULT_URL})")
 
+    dashboard = commands.add_parser("dashboard", help="write the self-contained HTML dashboard from the history")
+    from annexa.dashboard import cli as dashboard_cli
+
+    dashboard_cli.add_arguments(dashboard)
+
     explain = commands.add_parser("explain", help="explain one rule")
     explain.add_argument("rule")
 
@@ -123,6 +128,11 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         return EXIT_OK
     if args.command == "rules":
         return _rules(args, out)
+    if args.command == "dashboard":
+        from annexa.dashboard import cli as dashboard_cli
+
+        out.print(dashboard_cli.run(args), markup=False)
+        return EXIT_OK
     if args.command == "explain":
         catalog = load_catalog()
         if args.rule not in catalog:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,12 @@ class HistoryStore:
             return recorded
         except SQLAlchemyError as exc:
             raise HistoryError(f"run {report.run.id} could not be recorded: {exc}") from exc
+
+    def bodies(self) -> Iterator[dict[str, Any]]:
+        """Every run record's body (the report JSON), oldest first."""
+        with Session(self.engine) as session:
+            for body in session.scalars(select(RunRow.body).order_by(RunRow.started_at, RunRow.seq)):
+                yield json.loads(body)
 
     def verify(self) -> tuple[int, list[str]]:
         """Recompute every chain: the number of records checked, and every gap or edit found."""
