@@ -1,0 +1,179 @@
+"""Speed of `annexa check` beside the tools a user would otherwise run, as ratios from one run.
+
+    python bench/speed_bench.py --diffusers DIR --peft DIR [--bench-venv /work/bench-venv] [--profile]
+
+Cases (every one does real work on real bytes):
+- PR 50 / PR 500: `annexa check --base` on a checkout of huggingface/diffusers whose change is a real range of
+  its history (the newest commits, as many as touch about 50 or 500 files; the range is printed), against
+  detect-secrets and semgrep (annexa's own semgrep rules, offline) run on the same changed files.
+- full 1k: a full `annexa check` of huggingface/peft (about 1,000 files) against the same two tools on every file.
+- full 20k: a generated repository of 20,000 small Python files (bench/check_bench.py's generator, no weights).
+- one model file: a directory holding one 64 MB torch-style zip checkpoint with a pickle inside, against
+  picklescan and modelaudit from a separate virtualenv (``--bench-venv``; missing tools are reported as such).
+The semgrep floor is semgrep itself on one empty file with the same rules: no scan can be faster than that.
+``--profile`` prints the top 10 functions by cumulative time of the PR 50 case (cProfile).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+BIN = Path(sys.executable).parent
+
+
+def timed(command: Sequence[str], cwd: Path | None = None) -> float:
+    """Wall seconds of one command (its output is discarded; a crash is an error)."""
+    start = time.perf_counter()
+    done = subprocess.run(list(command), cwd=cwd, capture_output=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"{command[0]} failed ({done.returncode}): {done.stderr.decode()[-800:]}")
+    return wall
+
+
+def semgrep_config(out: Path) -> Path:
+    """annexa's semgrep rules as one semgrep config file."""
+    import yaml
+
+    from annexa.catalog import load_catalog
+    from annexa.scan.semgrep import semgrep_rules
+
+    path = out / "rules.yml"
+    path.write_text(yaml.safe_dump({"rules": semgrep_rules(load_catalog())}), encoding="utf-8")
+    return path
+
+
+def range_touching(repo: Path, files: int) -> tuple[str, list[str]]:
+    """The base commit of the shortest newest range of history that changes at least ``files`` files."""
+    for k in range(1, 400):
+        names = subprocess.run(["git", "diff", "--name-only", f"HEAD~{k}", "HEAD"], cwd=repo, capture_output=True,
+                               text=True, check=True).stdout.split()
+        existing = [n for n in names if (repo / n).is_file()]
+        if len(existing) >= files:
+            base = subprocess.run(["git", "rev-parse", f"HEAD~{k}"], cwd=repo, capture_output=True, text=True,
+                                  check=True).stdout.strip()
+            return base, existing
+    raise SystemExit(f"{repo}: no range changes {files} files")
+
+
+def peers(files: list[str], cwd: Path, config: Path) -> tuple[float, float]:
+    """detect-secrets and semgrep on ``files`` (batched to stay under the argument limit)."""
+    secrets = semgrep = 0.0
+    for i in range(0, len(files), 400):
+        batch = files[i:i + 400]
+        secrets += timed([str(BIN / "detect-secrets"), "scan", *batch], cwd)
+        semgrep += timed([str(BIN / "semgrep"), "scan", "--metrics=off", "--disable-version-check", "--quiet",
+                          "--config", str(config), "--json", *batch], cwd)
+    return secrets, semgrep
+
+
+def annexa(*args: str) -> list[str]:
+    return [str(BIN / "annexa"), "check", *args, "--format", "json", "--output", os.devnull]
+
+
+def checkpoint(path: Path, size: int) -> None:
+    """A torch-style zip checkpoint: a small pickle of tensor storages and ``size`` bytes of raw data."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        z.writestr("archive/data.pkl", b"\x80\x02}q\x00X\x01\x00\x00\x00wq\x01K\x01s.")
+        z.writestr("archive/version", b"3\n")
+        with z.open("archive/data/0", "w", force_zip64=True) as handle:
+            chunk = os.urandom(1 << 20)
+            for _ in range(size >> 20):
+                handle.write(chunk)
+
+
+def row(name: str, ours: float, theirs: dict[str, float | None]) -> str:
+    cells = [f"{name:14}", f"annexa {ours:7.2f} s"]
+    for tool, wall in theirs.items():
+        cells.append(f"{tool} {'n/a' if wall is None else f'{wall:7.2f} s'}")
+    known = [w for w in theirs.values() if w is not None]
+    if known:
+        cells.append(f"ratio {ours / sum(known):.2f}x")
+    return "  ".join(cells)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--diffusers", type=Path, required=True)
+    parser.add_argument("--peft", type=Path, required=True)
+    parser.add_argument("--bench-venv", type=Path, default=Path("/work/bench-venv"))
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--skip-20k", action="store_true")
+    args = parser.parse_args()
+    lines = []
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        config = semgrep_config(tmp)
+        (tmp / "empty.py").write_text("")
+        floor = timed([str(BIN / "semgrep"), "scan", "--metrics=off", "--disable-version-check", "--quiet",
+                       "--config", str(config), "--json", str(tmp / "empty.py")])
+        lines.append(f"semgrep floor (one empty file, annexa's rules): {floor:.2f} s")
+        empty = tmp / "empty"
+        empty.mkdir()
+        lines.append(row("empty dir", timed(annexa(str(empty))), {}))
+        for target in (50, 500):
+            base, files = range_touching(args.diffusers, target)
+            ours = timed(annexa(str(args.diffusers), "--base", base))
+            secrets, semgrep = peers(files, args.diffusers, config)
+            lines.append(row(f"PR {len(files)}", ours, {"detect-secrets": secrets, "semgrep": semgrep})
+                         + f"  (diffusers {base[:8]}..HEAD)")
+            if target == 50 and args.profile:
+                profile = cProfile.Profile()
+                from annexa.cli import main as annexa_main
+
+                profile.enable()
+                annexa_main(["check", str(args.diffusers), "--base", base, "--format", "json", "--output",
+                             os.devnull])
+                profile.disable()
+                text = io.StringIO()
+                pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(10)
+                lines.append(text.getvalue())
+        every = subprocess.run(["git", "ls-files"], cwd=args.peft, capture_output=True, text=True,
+                               check=True).stdout.split()
+        every = [f for f in every if (args.peft / f).is_file()]
+        ours = timed(annexa(str(args.peft)))
+        secrets, semgrep = peers(every, args.peft, config)
+        lines.append(row(f"full {len(every)}", ours, {"detect-secrets": secrets, "semgrep": semgrep})
+                     + "  (peft)")
+        if not args.skip_20k:
+            sys.path.insert(0, str(ROOT / "bench"))
+            from check_bench import generate
+
+            big = tmp / "big"
+            generate(big, 20_000, 0)
+            listing = [str(p.relative_to(big)) for p in big.rglob("*.py")]
+            ours = timed(annexa(str(big)))
+            secrets, semgrep = peers(listing, big, config)
+            lines.append(row(f"full {len(listing)}", ours, {"detect-secrets": secrets, "semgrep": semgrep})
+                         + "  (generated)")
+        model_dir = tmp / "model"
+        model_dir.mkdir()
+        checkpoint(model_dir / "pytorch_model.bin", 64 << 20)
+        ours = timed(annexa(str(model_dir)))
+        theirs: dict[str, float | None] = {}
+        for tool, command in (("picklescan", ["-p", str(model_dir / "pytorch_model.bin")]),
+                              ("modelaudit", ["scan", "--no-cache", str(model_dir / "pytorch_model.bin")])):
+            exe = args.bench_venv / "bin" / tool
+            theirs[tool] = timed([str(exe), *command]) if exe.exists() else None
+        lines.append(row("one model", ours, theirs) + "  (64 MB torch zip)")
+        shutil.rmtree(tmp / "big", ignore_errors=True)
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
