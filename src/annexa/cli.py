@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard_cli.add_arguments(dashboard)
 
+    fix = commands.add_parser("fix", help="settings that would make a repository conform")
+    from annexa import fix_cli
+
+    fix_cli.add_arguments(fix)
+
     explain = commands.add_parser("explain", help="explain one rule")
     explain.add_argument("rule")
 
@@ -128,6 +133,14 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         return EXIT_OK
     if args.command == "rules":
         return _rules(args, out)
+    if args.command == "fix":
+        from annexa import fix_cli
+
+        text, messages = fix_cli.run(args)
+        sys.stdout.write(text)
+        for message in messages:
+            out.print(message, markup=False)
+        return EXIT_OK
     if args.command == "dashboard":
         from annexa.dashboard import cli as dashboard_cli
 

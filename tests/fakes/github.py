@@ -956,6 +956,8 @@ class FakeGitHub:
             ("GET", "/repos/{owner}/{repo}/code-scanning/sarifs/{sarif_id}", self._h_sarif_status),
             ("GET", "/repos/{owner}/{repo}/codeowners/errors", self._h_codeowners_errors),
             ("GET", "/repos/{owner}/{repo}/contents/{path}", self._h_contents),
+            ("POST", "/repos/{owner}/{repo}/rulesets", self._h_ruleset_create),
+            ("PUT", "/repos/{owner}/{repo}/rulesets/{ruleset_id}", self._h_ruleset_update),
             ("GET", "/repos/{owner}/{repo}", self._h_repo),
         ]
         return [(method, _route_regex(template), template, handler) for method, template, handler in table]
@@ -1254,6 +1256,40 @@ class FakeGitHub:
         for rs in self._all_rulesets(r, _flag(query, "includes_parents") is not False):
             if str(rs["id"]) == ruleset_id:
                 return 200, self._ruleset_json(r.full_name, rs, tok, detail=True), {}
+        raise _not_found()
+
+    def _ruleset_admin(self, tok: _Token | None, r: _Repo) -> _Token:
+        tok = self._check_write(tok, r)
+        if tok.kind in ("github_token", "fork_readonly"):
+            raise _HTTPError(403, INTEGRATION_DENIED)
+        if tok.kind != "admin":
+            raise _not_found()
+        return tok
+
+    def _ruleset_body(self, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict) or not isinstance(body.get("name"), str) or body.get("enforcement") not in (
+                "disabled", "active", "evaluate"):
+            raise _HTTPError(422, "Invalid request.", errors=["name and enforcement are required"])
+        return {"target": "branch", "bypass_actors": [], "conditions": {}, "rules": [], **body}
+
+    def _h_ruleset_create(self, tok: _Token | None, owner: str, repo: str, body: Any, **_: Any
+                          ) -> tuple[int, Any, dict[str, str]]:
+        r = self._visible_repo(owner, repo, tok)
+        tok = self._ruleset_admin(tok, r)
+        data = {"id": next(self._ids), **self._ruleset_body(body), "source_type": "Repository",
+                "source": r.full_name}
+        r.rulesets.append(data)
+        return 201, self._ruleset_json(r.full_name, data, tok, detail=True), {}
+
+    def _h_ruleset_update(self, tok: _Token | None, owner: str, repo: str, ruleset_id: str, body: Any, **_: Any
+                          ) -> tuple[int, Any, dict[str, str]]:
+        r = self._visible_repo(owner, repo, tok)
+        tok = self._ruleset_admin(tok, r)
+        for i, rs in enumerate(r.rulesets):
+            if str(rs["id"]) == ruleset_id:
+                r.rulesets[i] = {**self._ruleset_body({**rs, **(body or {})}), "id": rs["id"],
+                                 "source_type": "Repository", "source": r.full_name}
+                return 200, self._ruleset_json(r.full_name, r.rulesets[i], tok, detail=True), {}
         raise _not_found()
 
     def _org_admin(self, tok: _Token | None, org: str) -> _Token:

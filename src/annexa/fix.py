@@ -1,0 +1,191 @@
+"""``annexa fix ruleset``: the branch settings that would make a repository conform to its protection rules.
+
+From the policies' Source Code Protection requirements (with their parameters, as the engine resolves them) this
+builds, as pure data: a GitHub ruleset in the format GitHub's "Import a ruleset" and ``POST /repos/{o}/{r}/rulesets``
+take, and the equivalent GitLab API payloads (protected branch, merge request approval settings, approval rule,
+push rule). Nothing here talks to a platform; ``apply_github`` does, and only when the user asked for it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from annexa.engine import Inputs
+
+RULESET_NAME = "annexa: source code protection"
+PROTECTION_RULES = (
+    "branch-protected", "force-push-blocked", "deletion-blocked", "pull-request-required", "approvals-required",
+    "code-owner-review-required", "stale-approvals-dismissed", "author-approval-blocked", "admins-cannot-bypass",
+    "status-checks-required", "signed-commits-required",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Desired:
+    """What the policies require of protected branches."""
+
+    rules: frozenset[str]
+    branches: tuple[str, ...]
+    """Branch globs besides the default branch."""
+    approvals: int
+    checks: tuple[str, ...]
+
+    def wants(self, rule: str) -> bool:
+        """True when a policy requires ``rule``."""
+        return rule in self.rules
+
+
+def desired(inputs: Inputs) -> Desired:
+    """The protection the loaded policies and config require (the strictest parameters win)."""
+    rules: set[str] = set()
+    branches: list[str] = []
+    approvals = 0
+    checks: list[str] = []
+    for policy in inputs.policies:
+        for req in policy.requirements:
+            if req.rule not in PROTECTION_RULES:
+                continue
+            spec = inputs.catalog[req.rule]
+            params = {**spec.defaults(), **req.params, **inputs.config.params.get(req.rule, {})}
+            rules.add(req.rule)
+            branches += [str(b) for b in params.get("branches") or [] if str(b) not in branches]
+            if req.rule == "approvals-required":
+                approvals = max(approvals, int(params.get("min", 1)))
+            if req.rule == "status-checks-required":
+                checks += [str(c) for c in params.get("checks") or [] if str(c) not in checks]
+    if rules & {"approvals-required", "code-owner-review-required", "stale-approvals-dismissed",
+                "author-approval-blocked"}:
+        rules.add("pull-request-required")
+    return Desired(frozenset(rules), tuple(branches), approvals, tuple(checks))
+
+
+def github_ruleset(want: Desired) -> dict[str, Any]:
+    """A branch ruleset that satisfies ``want``, with no bypass actors when admins must not bypass."""
+    rules: list[dict[str, Any]] = []
+    if want.wants("deletion-blocked") or want.wants("branch-protected"):
+        rules.append({"type": "deletion"})
+    if want.wants("force-push-blocked") or want.wants("branch-protected"):
+        rules.append({"type": "non_fast_forward"})
+    if want.wants("pull-request-required"):
+        rules.append({"type": "pull_request", "parameters": {
+            "required_approving_review_count": want.approvals,
+            "dismiss_stale_reviews_on_push": want.wants("stale-approvals-dismissed"),
+            "require_code_owner_review": want.wants("code-owner-review-required"),
+            "require_last_push_approval": want.wants("author-approval-blocked"),
+            "required_review_thread_resolution": False,
+        }})
+    if want.wants("status-checks-required") and want.checks:
+        rules.append({"type": "required_status_checks", "parameters": {
+            "strict_required_status_checks_policy": True,
+            "required_status_checks": [{"context": c} for c in want.checks],
+        }})
+    if want.wants("signed-commits-required"):
+        rules.append({"type": "required_signatures"})
+    return {
+        "name": RULESET_NAME,
+        "target": "branch",
+        "enforcement": "active",
+        "bypass_actors": [],
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH", *(f"refs/heads/{b}" for b in want.branches)],
+                                    "exclude": []}},
+        "rules": rules,
+    }
+
+
+def gitlab_payload(want: Desired, branch: str = "main") -> dict[str, Any]:
+    """GitLab API payloads with the same effect, keyed by the endpoint each one goes to."""
+    protected: dict[str, Any] = {
+        "name": branch,
+        "push_access_level": 0 if want.wants("pull-request-required") else 40,
+        "merge_access_level": 30,
+        "unprotect_access_level": 40,
+        "allow_force_push": not (want.wants("force-push-blocked") or want.wants("branch-protected")),
+        "code_owner_approval_required": want.wants("code-owner-review-required"),
+    }
+    payload: dict[str, Any] = {
+        "POST /projects/:id/protected_branches": [protected, *({**protected, "name": b} for b in want.branches)],
+        "POST /projects/:id/approvals": {
+            "reset_approvals_on_push": want.wants("stale-approvals-dismissed"),
+            "merge_requests_author_approval": not want.wants("author-approval-blocked"),
+            "merge_requests_disable_committers_approval": want.wants("author-approval-blocked"),
+            "disable_overriding_approvers_per_merge_request": True,
+        },
+    }
+    if want.approvals:
+        payload["POST /projects/:id/approval_rules"] = {
+            "name": "annexa: required approvals", "approvals_required": want.approvals,
+            "rule_type": "any_approver", "applies_to_all_protected_branches": True,
+        }
+    if want.wants("signed-commits-required"):
+        payload["PUT /projects/:id/push_rule"] = {"reject_unsigned_commits": True}
+    if want.wants("status-checks-required"):
+        payload["PUT /projects/:id"] = {"only_allow_merge_if_pipeline_succeeds": True}
+    return payload
+
+
+def notes(want: Desired) -> list[str]:
+    """What the generated settings cannot express, for the user to do by hand."""
+    out: list[str] = []
+    if want.wants("status-checks-required") and not want.checks:
+        out.append("status-checks-required has no `checks` parameter, so no required status check was added; "
+                   "name the checks in .annexa.yml (params.status-checks-required.checks).")
+    if want.wants("pull-request-required") and not want.approvals:
+        out.append("no approvals-required requirement: pull requests are required with 0 approvals.")
+    return out
+
+
+def comparable(ruleset: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a ruleset that ``apply`` sets, in a stable form for diffing."""
+    return {k: ruleset.get(k) for k in ("name", "target", "enforcement", "bypass_actors", "conditions", "rules")}
+
+
+def diff(current: Mapping[str, Any] | None, wanted: Mapping[str, Any], label: str) -> str:
+    """A unified diff of the ruleset as it is and as it would be."""
+    before = json.dumps(comparable(current), indent=2, sort_keys=True).splitlines() if current else []
+    after = json.dumps(comparable(wanted), indent=2, sort_keys=True).splitlines()
+    return "\n".join(difflib.unified_diff(before, after, f"{label} (now)", f"{label} (annexa)", lineterm=""))
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What ``apply_github`` did."""
+
+    action: str
+    """created, updated or unchanged"""
+    ruleset_id: int | None
+    diff: str
+
+
+def apply_github(repository: str, ruleset: Mapping[str, Any], token: str, api_url: str) -> Applied:
+    """Create or update annexa's ruleset on ``repository`` (needs a token with repository administration)."""
+    from github import Auth, Github, GithubException
+
+    from annexa.errors import AnnexaError
+
+    client = Github(base_url=api_url.rstrip("/"), auth=Auth.Token(token), seconds_between_requests=None,
+                    seconds_between_writes=None)
+    requester = client.requester
+    try:
+        _, listing = requester.requestJsonAndCheck("GET", f"/repos/{repository}/rulesets",
+                                                   parameters={"includes_parents": "false", "per_page": 100})
+        found = next((r for r in listing or [] if r.get("name") == ruleset["name"]), None)
+        current = None
+        if found is not None:
+            _, current = requester.requestJsonAndCheck("GET", f"/repos/{repository}/rulesets/{found['id']}")
+        change = diff(current, ruleset, f"{repository} ruleset {ruleset['name']!r}")
+        if current is not None and not change:
+            return Applied("unchanged", int(current["id"]), "")
+        if current is None:
+            _, made = requester.requestJsonAndCheck("POST", f"/repos/{repository}/rulesets", input=dict(ruleset))
+            return Applied("created", int(made["id"]), change)
+        _, made = requester.requestJsonAndCheck("PUT", f"/repos/{repository}/rulesets/{current['id']}",
+                                                input=dict(ruleset))
+        return Applied("updated", int(made["id"]), change)
+    except GithubException as exc:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else None
+        raise AnnexaError(f"{repository}: the ruleset could not be applied ({exc.status} {message or ''}); "
+                          "the token needs the repository's administration permission (write)") from None
