@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard_cli.add_arguments(dashboard)
 
+    org_scan = commands.add_parser("org-scan", help="scan every repository of a GitHub organisation")
+    from annexa.orgscan import cli as org_cli
+
+    org_cli.add_arguments(org_scan)
+
     fix = commands.add_parser("fix", help="settings that would make a repository conform")
     from annexa import fix_cli
 
@@ -133,6 +138,8 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         return EXIT_OK
     if args.command == "rules":
         return _rules(args, out)
+    if args.command == "org-scan":
+        return _org_scan(args, out)
     if args.command == "fix":
         from annexa import fix_cli
 
@@ -197,6 +204,27 @@ def _check(args: argparse.Namespace, out: Console) -> int:
     if history:
         sys.stderr.write(_record(history, report) + "\n")
     return EXIT_FAIL if report.verdict == "fail" else EXIT_OK
+
+
+def _org_scan(args: argparse.Namespace, out: Console) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from annexa.orgscan import cli as org_cli
+
+    err = Console(stderr=True, highlight=False)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+               TextColumn("{task.fields[rate]}"))
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("scanning", total=None, rate="")
+
+        def progress(name: str, done: int, total: int, rate: int | None) -> None:
+            bar.update(task, completed=done, total=total, description=name[-40:],
+                       rate="" if rate is None else f"GraphQL points left {rate}")
+
+        lines = org_cli.run(args, progress)
+    for line in lines:
+        out.print(line, markup=False)
+    return EXIT_OK
 
 
 def _record(url: str, report: Report) -> str:

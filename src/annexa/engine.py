@@ -16,7 +16,7 @@ from annexa.model import Finding, Location, Result, Severity, Status, fingerprin
 from annexa.paths import match_any
 from annexa.report import PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
 from annexa.rules import registry
-from annexa.rules.base import RuleContext
+from annexa.rules.base import RuleContext, RuleFn
 from annexa.waivers import covers, waiver_problems
 
 
@@ -86,11 +86,21 @@ def _groups(inputs: Inputs) -> list[_Group]:
     return list(groups.values())
 
 
-def run_check(inputs: Inputs, facts: Facts, run: RunInfo, today: dt.date | None = None) -> Report:
-    """Evaluate every rule the policies require against ``facts`` and build the report."""
+def run_check(
+    inputs: Inputs,
+    facts: Facts,
+    run: RunInfo,
+    today: dt.date | None = None,
+    overrides: Mapping[str, RuleFn] | None = None,
+) -> Report:
+    """Evaluate every rule the policies require against ``facts`` and build the report.
+
+    ``overrides`` replaces some rule implementations for this run (the org scan answers content rules, whose
+    files it does not read, with ``unknown``).
+    """
     today = today or dt.datetime.now(dt.UTC).date()
     facts = replace(facts, policies=inputs.policies)
-    implementations = registry()
+    implementations = {**registry(), **(overrides or {})}
     cache: dict[str, Any] = {}
     valid_waivers = [
         w for w in inputs.config.waivers if not waiver_problems(w, today, _max_waiver_days(inputs))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from annexa import __version__
@@ -63,6 +63,8 @@ class RunInfo:
     commit: str | None
     pull_request: int | None
     base: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    """What the platform lists about the repository (topics, visibility, team), for dashboards; may be empty."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,7 @@ class Report:
                 "commit": run.commit,
                 "pull_request": run.pull_request,
                 "base": run.base,
+                **({"meta": dict(run.meta)} if run.meta else {}),
             },
             "verdict": self.verdict,
             "fail_on": self.fail_on.value,

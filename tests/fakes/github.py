@@ -129,6 +129,8 @@ class _Repo:
     sarifs: list[dict[str, Any]] = field(default_factory=list)
     codeowners_errors: list[dict[str, Any]] | None = None
     files: dict[tuple[str, str], bytes] = field(default_factory=dict)
+    pushed_at: str = "2026-11-01T00:00:00Z"
+    topics: list[str] = field(default_factory=list)
 
     @property
     def full_name(self) -> str:
@@ -432,6 +434,15 @@ class FakeGitHub:
         """Store a file for the contents API."""
         with self._lock:
             self._repo(full_name).files[(ref, path.strip("/"))] = bytes(content)
+
+    def set_repo_meta(self, full_name: str, pushed_at: str | None = None, topics: Sequence[str] | None = None) -> None:
+        """Set what an org listing shows of a repository: when it was last pushed, its topics."""
+        with self._lock:
+            repo = self._repo(full_name)
+            if pushed_at is not None:
+                repo.pushed_at = pushed_at
+            if topics is not None:
+                repo.topics = list(topics)
 
     def add_comment(self, full_name: str, number: int, body: str, user: str = "octocat") -> int:
         """Add an issue comment as ``user`` (for example an earlier run's comment); returns its id."""
@@ -956,6 +967,7 @@ class FakeGitHub:
             ("GET", "/repos/{owner}/{repo}/code-scanning/sarifs/{sarif_id}", self._h_sarif_status),
             ("GET", "/repos/{owner}/{repo}/codeowners/errors", self._h_codeowners_errors),
             ("GET", "/repos/{owner}/{repo}/contents/{path}", self._h_contents),
+            ("GET", "/repos/{owner}/{repo}/git/trees/{tree_sha}", self._h_git_tree),
             ("POST", "/repos/{owner}/{repo}/rulesets", self._h_ruleset_create),
             ("PUT", "/repos/{owner}/{repo}/rulesets/{ruleset_id}", self._h_ruleset_update),
             ("GET", "/repos/{owner}/{repo}", self._h_repo),
@@ -1584,6 +1596,34 @@ class FakeGitHub:
                      "download_url": self._html(f"/{r.full_name}/raw/{ref}/{urllib.parse.quote(file_path)}"),
                      "_links": {"self": url, "git": git_url, "html": html}}, {}
 
+    def _h_git_tree(self, tok: _Token | None, owner: str, repo: str, tree_sha: str,
+                    query: dict[str, list[str]], **_: Any) -> tuple[int, Any, dict[str, str]]:
+        r = self._visible_repo(owner, repo, tok)
+        if r.empty:
+            raise _HTTPError(409, "Git Repository is empty.")
+        ref = next((b for b, sha in r.branches.items() if sha == tree_sha or b == tree_sha), None)
+        if ref is None:
+            raise _not_found()
+        recursive = bool(query.get("recursive"))
+        entries: list[dict[str, Any]] = []
+        folders: set[str] = set()
+        for (branch, path), content in sorted(r.files.items()):
+            if branch != ref or (not recursive and "/" in path):
+                continue
+            parts = path.split("/")
+            folders.update("/".join(parts[:i]) for i in range(1, len(parts)))
+            sha = hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+            entries.append({"path": path, "mode": "100644", "type": "blob", "sha": sha, "size": len(content),
+                            "url": self._url(f"/repos/{r.full_name}/git/blobs/{sha}")})
+        for folder in sorted(folders):
+            sha = _sha("tree", r.full_name, folder)
+            entries.append({"path": folder, "mode": "040000", "type": "tree", "sha": sha,
+                            "url": self._url(f"/repos/{r.full_name}/git/trees/{sha}")})
+        entries.sort(key=lambda e: e["path"])
+        sha = r.branches[ref]
+        return 200, {"sha": sha, "url": self._url(f"/repos/{r.full_name}/git/trees/{sha}"), "tree": entries,
+                     "truncated": False}, {}
+
     # ------------------------------------------------------------------ GraphQL
 
     def _graphql(self, tok: _Token | None, body: Any) -> tuple[int, Any, dict[str, str]]:
@@ -1690,7 +1730,8 @@ class _GQLContext:
 
     @staticmethod
     def _type_matches(condition: str, typename: str) -> bool:
-        interfaces = {"Node", "RepositoryInfo", "GitObject", "RuleSource", "RepositoryOwner", "Actor"}
+        interfaces = {"Node", "RepositoryInfo", "GitObject", "RuleSource", "RepositoryOwner", "Actor",
+                      "UniformResourceLocatable"}
         return condition == typename or condition in interfaces
 
     # Each object type: (typename, {field: resolver(**args)}).
@@ -1775,7 +1816,46 @@ class _GQLContext:
             "defaultBranchRef": lambda: (self._ref(repo, repo.default_branch)
                                          if repo.default_branch in repo.branches else None),
             "ref": ref, "codeowners": codeowners, "branchProtectionRules": protection_rules, "rulesets": rulesets,
+            "pushedAt": lambda: repo.pushed_at,
+            "repositoryTopics": lambda first=None, after=None, **_: _connection(
+                [{"__typename": "RepositoryTopic", "topic": {"__typename": "Topic", "name": t}} for t in repo.topics],
+                first, after),
+            "object": lambda expression=None, oid=None, **_: self._git_object(repo, expression),
         }
+
+    def _git_object(self, repo: _Repo, expression: str | None) -> dict[str, Any] | None:
+        """``Repository.object(expression: "REV:path")``: a Blob or a Tree of the fake's files (REV: HEAD, a branch)."""
+        if not expression or ":" not in expression:
+            return None
+        rev, _, path = expression.partition(":")
+        branch = repo.default_branch if rev == "HEAD" else rev.removeprefix("refs/heads/")
+        path = path.strip("/")
+        files = {p: c for (b, p), c in repo.files.items() if b == branch}
+        if path in files:
+            return self._blob_node(files[path])
+        prefix = f"{path}/" if path else ""
+        children: dict[str, dict[str, Any]] = {}
+        for name, content in sorted(files.items()):
+            if not name.startswith(prefix):
+                continue
+            head, sep, _rest = name[len(prefix):].partition("/")
+            if head in children:
+                continue
+            child = f"{prefix}{head}"
+            children[head] = {"__typename": "TreeEntry", "name": head, "path": child,
+                              "type": "tree" if sep else "blob", "mode": 16384 if sep else 33188,
+                              "object": self._git_object(repo, f"{branch}:{child}") if sep else self._blob_node(content)}
+        if not children:
+            return None
+        return {"__typename": "Tree", "oid": _sha("tree", repo.full_name, path), "entries": list(children.values())}
+
+    @staticmethod
+    def _blob_node(content: bytes) -> dict[str, Any]:
+        binary = b"\0" in content[:8000]
+        return {"__typename": "Blob", "oid": hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest(),
+                "byteSize": len(content), "isBinary": binary,
+                "isTruncated": len(content) > 512 * 1024,
+                "text": None if binary else content[:512 * 1024].decode("utf-8", "replace")}
 
     def _ref(self, repo: _Repo, branch: str) -> dict[str, Any]:
         classic = repo.protection.get(branch)
@@ -1839,7 +1919,7 @@ class _GQLContext:
         return {
             "__typename": "RepositoryRuleset", "id": f"RRS_{_sha('ruleset', rs['id'])[:12]}",
             "databaseId": rs["id"], "name": rs["name"], "enforcement": rs["enforcement"].upper(),
-            "target": rs["target"].upper(),
+            "target": rs["target"].upper(), "updatedAt": CREATED_AT,
             "source": {"__typename": "Organization" if rs["source_type"] == "Organization" else "Repository",
                        "login": rs["source"], "nameWithOwner": rs["source"]},
             "bypassActors__fn": lambda first=None, after=None, **_: _connection(

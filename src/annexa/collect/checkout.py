@@ -6,7 +6,7 @@ import os
 import re
 import stat
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -101,6 +101,12 @@ class Checkout:
             return data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise UnreadableFile(path, f"not valid UTF-8 (byte {exc.start})") from exc
+
+    def blobs(self, paths: Iterable[str]) -> dict[str, bytes | int]:
+        """For tracked ``paths``: the blob's bytes when small enough to be an LFS pointer, else its size."""
+        from annexa.scan.lfs import staged_blobs
+
+        return staged_blobs(self.root, paths) if self.is_git else {}
 
     def _is_dir(self, path: str) -> bool:
         return stat.S_ISDIR(os.lstat(self.root / path).st_mode)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from annexa.errors import UnreadableFile
 from annexa.model import Location, Result
 from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unreadable
-from annexa.scan.lfs import POINTER_MAX, lfs_filtered, parse_pointer, staged_blobs
+from annexa.scan.lfs import POINTER_MAX, lfs_filtered, parse_pointer
 
 
 def check_weights_in_lfs(ctx: RuleContext) -> Iterable[Result]:
@@ -17,7 +17,7 @@ def check_weights_in_lfs(ctx: RuleContext) -> Iterable[Result]:
     if checkout is None or not weights:
         yield not_applicable("No model weight files to check")
         return
-    blobs = staged_blobs(checkout.root, weights) if checkout.is_git else {}
+    blobs = checkout.blobs(weights)
     untracked = [w for w in weights if w not in blobs]
     filtered = lfs_filtered(checkout.root, untracked, checkout.is_git)
     for path in weights:

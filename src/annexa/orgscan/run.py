@@ -1,0 +1,263 @@
+"""``annexa org-scan``: the same rules as ``annexa check``, over every repository of an organisation.
+
+Each repository is read through the API (:mod:`annexa.orgscan.github`) into an :class:`~annexa.tree.ApiTree`, its
+settings through the same collector ``annexa ci`` uses, and checked by the engine under the repository's own
+``.annexa.yml`` and policies, exactly as ``annexa check`` would. Rules that need file contents the scan does not
+read (secrets, semgrep, PII, model bytes) are ``unknown`` naming the checkout they need, never ``pass``.
+
+A state file makes scans incremental (a repository whose push, head and protection fingerprint did not change
+since its last scan is skipped: its last record stands) and resumable (``resume=True`` continues an interrupted
+scan at the page it stopped in, skipping repositories it had finished). ``shard=(k, n)`` keeps the repositories
+whose name hashes to ``k`` of ``n``, so a CI matrix of ``n`` jobs covers the org once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from annexa.collect.github import GitHubClient, SettingsCollector, Unavailable
+from annexa.config import CONFIG_NAME, Config, load_config
+from annexa.engine import Inputs, load_inputs, run_check
+from annexa.errors import AnnexaError
+from annexa.facts import Facts
+from annexa.model import Result, Status
+from annexa.orgscan import github as gh
+from annexa.paths import match_any
+from annexa.report import Report, RunInfo
+from annexa.rules.base import RuleContext
+from annexa.tree import ApiTree
+
+CONTENT_RULES = (
+    "no-secrets-in-change", "torch-load-unsafe", "unsafe-deserialization", "yaml-unsafe-load",
+    "tls-verification-disabled", "llm-output-executed", "langchain-dangerous-option", "model-revision-pinned",
+    "remote-code-disabled", "training-data-pii-free", "weights-safe-format",
+)  # fmt: skip
+"""Rules over file contents that an org scan does not read: ``unknown``, naming the checkout they need."""
+PR_RULES = ("weights-owner-approved",)
+"""Rules about a pull request: not applicable to a repository scan."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which repositories to scan."""
+
+    names: tuple[str, ...] = ()
+    """Name globs (``acme/ml-*`` or ``ml-*``); empty: all."""
+    topics: tuple[str, ...] = ()
+    visibility: tuple[str, ...] = ()
+    only: frozenset[str] | None = None
+    """Exact ``owner/name`` list (``--repos FILE``)."""
+
+    def keep(self, repo: gh.RepoListing) -> bool:
+        """True when ``repo`` passes every filter."""
+        short = repo.full_name.split("/", 1)[-1]
+        if self.only is not None and repo.full_name.lower() not in self.only:
+            return False
+        if self.names and not (match_any(self.names, repo.full_name) or match_any(self.names, short)):
+            return False
+        if self.topics and not set(self.topics) & set(repo.topics):
+            return False
+        return not self.visibility or repo.visibility in self.visibility
+
+
+def in_shard(full_name: str, shard: tuple[int, int]) -> bool:
+    """True when ``full_name`` belongs to shard ``k`` of ``n`` (1-based; stable across runs and machines)."""
+    k, n = shard
+    digest = int(hashlib.sha256(full_name.lower().encode()).hexdigest()[:8], 16)
+    return digest % n == k - 1
+
+
+@dataclass
+class State:
+    """What the last scans of this org left: per repository its fingerprint, and the scan under way."""
+
+    path: Path
+    repos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scan: dict[str, Any] | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> State:
+        """Read the state file (a missing file is an empty state; a corrupt one is an error)."""
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise AnnexaError(
+                f"{path}: the org-scan state file cannot be read ({exc}); delete it to start over") from None
+        return cls(path, dict(data.get("repos") or {}), data.get("scan"))
+
+    def save(self) -> None:
+        """Write atomically (a crash never leaves half a file)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"repos": self.repos, "scan": self.scan}, indent=1), encoding="utf-8")
+        os.replace(tmp, self.path)
+
+
+@dataclass
+class Outcome:
+    """What one org scan did."""
+
+    scanned: list[Report] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    """Repositories that could not be scanned, with why."""
+    total: int = 0
+
+
+Progress = Callable[[str, int, int, int | None], None]
+"""``progress(repository, done, total, rate_remaining)``."""
+
+
+def _content_unknown(ctx: RuleContext) -> Iterable[Result]:
+    yield Result(Status.UNKNOWN, f"{ctx.rule.id} reads file contents, which an org scan does not fetch",
+                 evidence={"needs": "a checkout: run annexa check (or annexa ci) in the repository"})
+
+
+def _not_a_pr(ctx: RuleContext) -> Iterable[Result]:
+    yield Result(Status.NOT_APPLICABLE, f"{ctx.rule.id} judges pull requests; an org scan checks repositories")
+
+
+OVERRIDES: Mapping[str, Callable[[RuleContext], Iterable[Result]]] = {
+    **{rule: _content_unknown for rule in CONTENT_RULES}, **{rule: _not_a_pr for rule in PR_RULES},
+}
+
+
+def scan_repository(client: GitHubClient, listing: gh.RepoListing, today: dt.date | None = None) -> Report:
+    """Check one repository from the API with the rules of ``annexa check``."""
+    contents = dict(listing.contents)
+    sizes: dict[str, int] = {p: len(c) for p, c in contents.items()}
+    links: set[str] = set()
+    truncated = False
+    if listing.head and not listing.empty:
+        tree = gh.read_tree(client, listing.full_name, listing.head)
+        sizes, links, truncated = tree.sizes, tree.symlinks, tree.truncated
+        config = _config(contents)
+        extra = [*config.path_class("policies"), *(f"{p}/**" for p in config.policies if p != "builtin"),
+                 *(f"{d.rstrip('*').rstrip('/')}/README.md" for d in config.path_class("training_data"))]
+        need = gh.wanted_blobs(tree, contents, config.path_class("weights"), extra)
+        contents.update(gh.read_blobs(client, listing.full_name, need))
+        contents = {p: c for p, c in contents.items() if p in sizes}
+    api_tree = ApiTree(sizes, contents, links, truncated)
+    try:
+        inputs = load_inputs(api_tree.root)
+        settings = SettingsCollector(client, listing.full_name).collect(_branch_patterns(inputs))
+        facts = Facts(platform="github", checkout=api_tree, settings=settings,
+                      pull_request_reason="an org scan checks repositories, not pull requests")
+        run = RunInfo(
+            id=str(uuid.uuid4()), started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            platform="github", repository=listing.full_name, ref=f"refs/heads/{listing.default_branch}"
+            if listing.default_branch else None, commit=listing.head, pull_request=None,
+        )
+        return run_check(inputs, facts, run, today=today, overrides=OVERRIDES)
+    finally:
+        api_tree.close()
+
+
+def _config(contents: Mapping[str, bytes]) -> Config:
+    """The repository's ``.annexa.yml`` as far as it decides which files to fetch (defaults when unreadable:
+    the full load afterwards reports any error in it)."""
+    if CONFIG_NAME not in contents:
+        return Config()
+    probe = ApiTree({CONFIG_NAME: len(contents[CONFIG_NAME])}, {CONFIG_NAME: contents[CONFIG_NAME]})
+    try:
+        return load_config(probe.root / CONFIG_NAME, CONFIG_NAME)
+    except AnnexaError:
+        return Config()
+    finally:
+        probe.close()
+
+
+def _branch_patterns(inputs: Inputs) -> list[str]:
+    patterns: list[str] = []
+    for policy in inputs.policies:
+        for req in policy.requirements:
+            params = {**inputs.catalog[req.rule].defaults(), **req.params, **inputs.config.params.get(req.rule, {})}
+            patterns += [str(p) for p in params.get("branches") or [] if str(p) not in patterns]
+    return patterns
+
+
+def scan_org(
+    client: GitHubClient,
+    org: str,
+    state: State,
+    *,
+    filters: Filters = Filters(),
+    shard: tuple[int, int] = (1, 1),
+    resume: bool = False,
+    full: bool = False,
+    record: Callable[[Report, Mapping[str, Any]], None] | None = None,
+    progress: Progress | None = None,
+    today: dt.date | None = None,
+    workers: int = 4,
+) -> Outcome:
+    """Scan the org; ``record(report, meta)`` is called for every repository scanned, in listing order.
+
+    Up to ``workers`` repositories of a page are read and checked at once (GitHub asks for few concurrent
+    requests; four stays far below its secondary limits).
+    """
+    outcome = Outcome()
+    scan = state.scan if resume and state.scan and not state.scan.get("finished") else None
+    if scan is None:
+        scan = {"id": str(uuid.uuid4()), "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "org": org, "shard": list(shard), "cursor": None, "done": []}
+    elif scan.get("org") != org or list(scan.get("shard") or []) != list(shard):
+        raise AnnexaError(f"--resume: the unfinished scan in {state.path} is of {scan.get('org')} shard "
+                          f"{scan.get('shard')}, not {org} shard {list(shard)}")
+    state.scan = scan
+    done: set[str] = set(scan["done"])
+    count = 0
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        for start_cursor, page in gh.list_pages(client, org, scan.get("cursor")):
+            outcome.total = page.total
+            scan["cursor"] = start_cursor
+            chosen = [r for r in page.repos if in_shard(r.full_name, shard) and filters.keep(r)
+                      and r.full_name not in done]
+            changed = [r for r in chosen
+                       if full or (state.repos.get(r.full_name) or {}).get("fingerprint") != r.fingerprint]
+            futures = {r.full_name: pool.submit(scan_repository, client, r, today) for r in changed}
+            count += len(page.repos) - len(chosen)
+            for listing in chosen:
+                count += 1
+                name = listing.full_name
+                future = futures.get(name)
+                if future is None:
+                    outcome.unchanged.append(name)
+                else:
+                    try:
+                        report = future.result()
+                    except (Unavailable, AnnexaError) as exc:
+                        outcome.failed[name] = getattr(exc, "reason", None) or str(exc)
+                    else:
+                        meta = {"topics": list(listing.topics), "visibility": listing.visibility}
+                        if record is not None:
+                            record(report, meta)
+                        outcome.scanned.append(report)
+                        state.repos[name] = {"fingerprint": listing.fingerprint,
+                                             "scanned_at": report.run.started_at, "verdict": report.verdict}
+                done.add(name)
+                scan["done"] = sorted(done)
+                state.save()
+                if progress is not None:
+                    progress(name, count, page.total, page.rate_remaining)
+    scan["finished"] = True
+    scan["cursor"] = None
+    state.save()
+    return outcome
+
+
+def with_meta(report: Report, meta: Mapping[str, Any]) -> Report:
+    """The report with the repository's listing facts (topics, visibility) as ``run.meta``."""
+    return replace(report, run=replace(report.run, meta=dict(meta)))
+
+

@@ -1,0 +1,132 @@
+"""``annexa org-scan`` against a fake GitHub organisation: same rules as ``check``, incremental, sharded, resumable."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from annexa.cli import main
+from annexa.collect.github import GitHubClient, RetryPolicy
+from annexa.orgscan.run import Filters, State, in_shard, scan_org
+from annexa.report import Report
+from tests.fakes.github import FakeGitHub
+from tests.fakes.test_github_fake import contract_problems
+
+POINTER = b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"a" * 64 + b"\nsize 123456789\n"
+WORKFLOW = b"""\
+name: ci
+on: [pull_request]
+permissions:
+  contents: read
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+"""
+PROTECTION = {"required_pull_request_reviews": {"required_approving_review_count": 1},
+              "enforce_admins": True, "allow_force_pushes": False, "allow_deletions": False}
+
+
+@pytest.fixture
+def org() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as server:
+        server.add_token("tok", kind="admin")
+        server.add_repo("acme/models")
+        server.add_branch("acme/models", "main", sha="1" * 40)
+        server.set_classic_protection("acme/models", "main", PROTECTION)
+        for path, data in {".github/CODEOWNERS": b"* @acme/dev\n/models/ @acme/ml\n",
+                           ".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n",
+                           "models/a.safetensors": POINTER, "models/raw.bin": b"\x80\x04" + b"x" * 1998,
+                           ".github/workflows/ci.yml": WORKFLOW, "train.py": b"import torch\n"}.items():
+            server.set_file("acme/models", path, data)
+        server.set_repo_meta("acme/models", topics=["ml"])
+        server.add_repo("acme/web", visibility="public")
+        server.add_branch("acme/web", "main", sha="2" * 40)
+        server.set_file("acme/web", "README.md", b"# web\n")
+        server.set_repo_meta("acme/web", topics=["web"])
+        server.add_repo("acme/old", archived=True)
+        server.add_branch("acme/old", "main", sha="3" * 40)
+        yield server
+
+
+def client(server: FakeGitHub) -> GitHubClient:
+    return GitHubClient("tok", server.base_url, RetryPolicy(attempts=2, backoff=0))
+
+
+def findings(report: Report, rule: str) -> list[tuple[str, str | None, int | None]]:
+    return [(f.status.value, f.location.path if f.location else None, f.location.line if f.location else None)
+            for f in report.findings if f.rule == rule]
+
+
+def test_every_repository_is_checked_by_the_same_rules(org: FakeGitHub, tmp_path: Path) -> None:
+    recorded: list[tuple[Report, Any]] = []
+    outcome = scan_org(client(org), "acme", State(tmp_path / "s.json"), record=lambda r, m: recorded.append((r, m)))
+    assert [r.run.repository for r in outcome.scanned] == ["acme/models", "acme/web"]
+    assert (outcome.total, outcome.failed) == (2, {})
+    models, web = outcome.scanned
+    assert findings(models, "weights-in-lfs") == [("fail", "models/raw.bin", None), ("pass", "models/a.safetensors", None)]
+    assert findings(models, "actions-pinned") == [("fail", ".github/workflows/ci.yml", 9)]
+    assert findings(models, "force-push-blocked") == [("pass", None, None)]
+    assert findings(models, "no-secrets-in-change") == [("unknown", None, None)]
+    [secrets] = [f for f in models.findings if f.rule == "no-secrets-in-change"]
+    assert secrets.evidence["needs"].startswith("a checkout")
+    assert findings(models, "weights-owner-approved") == [("not_applicable", None, None)]
+    assert findings(web, "branch-protected") == [("fail", None, None)]
+    assert findings(web, "repository-not-public") == [("fail", None, None)]
+    assert [m for _, m in recorded] == [{"topics": ["ml"], "visibility": "private"},
+                                        {"topics": ["web"], "visibility": "public"}]
+    assert contract_problems(org) == []
+
+
+def test_an_unchanged_repository_costs_no_rest_request(org: FakeGitHub, tmp_path: Path) -> None:
+    state = State(tmp_path / "s.json")
+    scan_org(client(org), "acme", state)
+    org.clear_requests()
+    again = scan_org(client(org), "acme", State.load(tmp_path / "s.json"))
+    assert (again.scanned, again.unchanged) == ([], ["acme/models", "acme/web"])
+    assert [r.route for r in org.requests] == ["POST /graphql"]
+    org.set_classic_protection("acme/web", "main", PROTECTION)
+    third = scan_org(client(org), "acme", State.load(tmp_path / "s.json"))
+    assert ([r.run.repository for r in third.scanned], third.unchanged) == (["acme/web"], ["acme/models"])
+
+
+def test_filters_and_shards(org: FakeGitHub, tmp_path: Path) -> None:
+    only_ml = scan_org(client(org), "acme", State(tmp_path / "a.json"), filters=Filters(topics=("ml",)))
+    assert [r.run.repository for r in only_ml.scanned] == ["acme/models"]
+    public = scan_org(client(org), "acme", State(tmp_path / "b.json"), filters=Filters(visibility=("public",)))
+    assert [r.run.repository for r in public.scanned] == ["acme/web"]
+    names = ["acme/models", "acme/web", *(f"acme/r{i}" for i in range(200))]
+    shards = [{n for n in names if in_shard(n, (k, 4))} for k in range(1, 5)]
+    assert sum(len(s) for s in shards) == len(names) and set().union(*shards) == set(names)
+    assert all(len(s) > 20 for s in shards)
+
+
+def test_an_interrupted_scan_resumes_where_it_stopped(org: FakeGitHub, tmp_path: Path) -> None:
+    def stop_after_first(name: str, done: int, total: int, rate: int | None) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        scan_org(client(org), "acme", State(tmp_path / "s.json"), progress=stop_after_first)
+    resumed = scan_org(client(org), "acme", State.load(tmp_path / "s.json"), resume=True)
+    assert [r.run.repository for r in resumed.scanned] == ["acme/web"]
+    assert State.load(tmp_path / "s.json").scan["finished"] is True  # type: ignore[index]
+
+
+def test_cli_records_every_repository_for_the_dashboard(org: FakeGitHub, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ANNEXA_GITHUB_TOKEN", "tok")
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    assert main(["org-scan", "--github-org", "acme", "--api-url", org.base_url, "--history", url,
+                 "--state", str(tmp_path / "s.json")]) == 0
+    out = capsys.readouterr().out
+    assert "acme shard 1/1: 2 scanned (2 failing), 0 unchanged since the last scan, 0 could not be scanned" in out
+    assert main(["dashboard", "--out", str(tmp_path / "d"), "--history", url]) == 0
+    page = (tmp_path / "d" / "index.html").read_text()
+    assert '"name":"acme/models"' in page and '"topics":["ml"]' in page
+    assert main(["org-scan", "--github-org", "acme", "--shard", "3/2", "--api-url", org.base_url]) == 2
+    assert "expected K/N" in capsys.readouterr().err
