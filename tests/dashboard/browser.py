@@ -38,6 +38,8 @@ def chromium(width: int = 1280, height: int = 900) -> Iterator[Any]:
                  "--proxy-server=127.0.0.1:9", "--allow-file-access-from-files"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    options.add_experimental_option("prefs", {"download.default_directory": profile,
+                                              "download.prompt_for_download": False})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
         yield driver

@@ -68,7 +68,8 @@ def test_every_repository_is_checked_by_the_same_rules(org: FakeGitHub, tmp_path
     assert [r.run.repository for r in outcome.scanned] == ["acme/models", "acme/web"]
     assert (outcome.total, outcome.failed) == (2, {})
     models, web = outcome.scanned
-    assert findings(models, "weights-in-lfs") == [("fail", "models/raw.bin", None), ("pass", "models/a.safetensors", None)]
+    assert findings(models, "weights-in-lfs") == [("fail", "models/raw.bin", None),
+                                                  ("pass", "models/a.safetensors", None)]
     assert findings(models, "actions-pinned") == [("fail", ".github/workflows/ci.yml", 9)]
     assert findings(models, "force-push-blocked") == [("pass", None, None)]
     assert findings(models, "no-secrets-in-change") == [("unknown", None, None)]

@@ -135,7 +135,7 @@ def parse_repo(node: Mapping[str, Any]) -> RepoListing:
         "pushed_at": node.get("pushedAt"), "head": head,
         "visibility": node.get("visibility"), "protection": ref.get("refUpdateRule"),
         "admin_view": ref.get("branchProtectionRule"),
-        "rules": sorted((json.dumps(r, sort_keys=True) for r in ((ref.get("rules") or {}).get("nodes") or ()))),
+        "rules": sorted(json.dumps(r, sort_keys=True) for r in ((ref.get("rules") or {}).get("nodes") or ())),
     }
     return RepoListing(
         full_name=str(node["nameWithOwner"]),
