@@ -27,8 +27,9 @@ def _uuid(*parts: str) -> str:
 
 
 def _control_id(control: str) -> str:
-    """OSCAL control ids are tokens; Annex A ids are kept as written, lower-cased (``A.8.4`` -> ``a.8.4``)."""
-    return control.lower().replace(" ", "-")
+    """OSCAL control ids are tokens: ``A.8.4`` -> ``a.8.4``; a management-system clause ``7.5`` -> ``clause-7.5``."""
+    token = control.lower().replace(" ", "-")
+    return token if token[:1].isalpha() else f"clause-{token}"
 
 
 def _time(value: str | None, fallback: str) -> str:

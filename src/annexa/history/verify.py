@@ -48,15 +48,18 @@ def check_chain(
         body_sha = _sha(row["body"])
         if body_sha != row["body_sha256"]:
             yield f"{where}: the run record was edited (body hash mismatch)"
-        else:
-            yield from _derived(where, row, derived.get(row["seq"], ([], [])) if derived is not None else None)
         if row["prev_hash"] != prev_hash:
-            yield f"{where}: does not follow record {prev_seq} (chain broken: previous hash differs)"
+            if last is None and prev_hash == GENESIS:
+                yield f"{where}: does not start the chain (chain broken: previous hash is not the genesis hash)"
+            else:
+                yield f"{where}: does not follow record {prev_seq} (chain broken: previous hash differs)"
         expect = chain_hash(repository, row["seq"], row["prev_hash"], row["body_sha256"], row["run_id"],
                             row["recorded_at"])
         if row["hash"] != expect:
             yield f"{where}: its hash does not match its content, place or time (hash or seq altered)"
         yield from _signature(where, row, verifier)
+        if body_sha == row["body_sha256"]:
+            yield from _derived(where, row, derived.get(row["seq"], ([], [])) if derived is not None else None)
         prev_hash, prev_seq, expected_seq, last = row["hash"], row["seq"], row["seq"] + 1, row
     if last is not None and verifier is not None and not last["signature"]:
         yield f"{repository} record {last['seq']} (run {last['run_id']}): the chain head is not signed"
