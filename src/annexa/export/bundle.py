@@ -116,8 +116,10 @@ class _Bundle:
 
 def _cell(value: Any) -> str:
     text = str(value)
-    # A cell a spreadsheet would run as a formula is prefixed so it stays text (CSV injection).
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") and not _number(text) else text
+    # A cell a spreadsheet would run as a formula is prefixed so it stays text (CSV injection); a handle like
+    # "@alice" is no formula, "@SUM(A1)" is.
+    formula = text[:1] in ("=", "+", "-", "\t", "\r") or (text[:1] == "@" and "(" in text)
+    return "'" + text if formula and not _number(text) else text
 
 
 def _number(text: str) -> bool:
