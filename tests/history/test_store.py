@@ -128,7 +128,16 @@ def test_forged_append_without_the_key_is_found(store_url: str, keys: tuple[Sign
     forger = HistoryStore(store_url)
     forger.append(body)  # the store itself accepts an unsigned append, as an attacker's client would do
     assert store.verify() == (4, [])
-    assert store.verify(verifier)[1] == ["acme/models record 4 (run forged): the chain head is not signed"]
+    unsigned = "acme/models record 4 (run forged): unsigned, after signed records (appended without the signing key)"
+    assert store.verify(verifier)[1] == [unsigned]
+    store.record(report("r5"), signer=signer)  # a legitimate signed append on top does not launder it
+    assert store.verify(verifier)[1] == [unsigned]
+
+
+def test_an_unsigned_chain_fails_when_a_public_key_is_required(store_url: str, keys: tuple[Signer, Verifier]) -> None:
+    store = three(store_url)
+    assert store.verify() == (3, [])
+    assert store.verify(keys[1])[1] == ["acme/models record 3 (run r3): the chain head is not signed"]
 
 
 def test_truncation_is_found_only_against_a_checkpoint(store_url: str, keys: tuple[Signer, Verifier]) -> None:

@@ -38,6 +38,7 @@ def check_chain(
     """
     expected_seq = prev_seq = first_seq
     last: Mapping[str, Any] | None = None
+    signed_before = False
     for row in rows:
         where = f"{repository} record {row['seq']} (run {row['run_id']})"
         if row["seq"] != expected_seq:
@@ -58,10 +59,13 @@ def check_chain(
         if row["hash"] != expect:
             yield f"{where}: its hash does not match its content, place or time (hash or seq altered)"
         yield from _signature(where, row, verifier)
+        if verifier is not None and signed_before and not row["signature"]:
+            yield f"{where}: unsigned, after signed records (appended without the signing key)"
+        signed_before = signed_before or bool(row["signature"])
         if body_sha == row["body_sha256"]:
             yield from _derived(where, row, derived.get(row["seq"], ([], [])) if derived is not None else None)
         prev_hash, prev_seq, expected_seq, last = row["hash"], row["seq"], row["seq"] + 1, row
-    if last is not None and verifier is not None and not last["signature"]:
+    if last is not None and verifier is not None and not last["signature"] and not signed_before:
         yield f"{repository} record {last['seq']} (run {last['run_id']}): the chain head is not signed"
 
 
@@ -125,7 +129,9 @@ def verify_store(store: HistoryStore, verifier: Verifier | None) -> tuple[int, l
                                 "(records deleted)")
         elif head is None:
             problems.append(f"{repository}: no chain-head row (deleted)")
-        elif (head.seq, head.hash, head.run_id) != (last["seq"], last["hash"], last["run_id"]):
+        elif (head.seq, head.hash, head.run_id, head.updated_at) != (
+            last["seq"], last["hash"], last["run_id"], last["recorded_at"]
+        ):
             problems.append(f"{repository}: the chain head says record {head.seq} ({head.hash[:12]}), the newest "
                             f"record is {last['seq']} ({last['hash'][:12]}): records deleted or the head altered")
     return count, problems
