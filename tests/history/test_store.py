@@ -275,3 +275,16 @@ def test_signing_key_from_the_environment_is_never_stored(store_url: str, tmp_pa
         dump = json.dumps([list(r) for r in connection.execute(text("SELECT * FROM annexa_runs"))], default=str)
     secret_line = pem.splitlines()[1]
     assert secret_line not in dump and signer.key_id in dump
+
+
+def test_a_store_from_before_migrations_is_refused_not_clobbered(tmp_path: Path) -> None:
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    with sqlite3.connect(db) as connection:
+        connection.execute("CREATE TABLE annexa_runs (run_id TEXT PRIMARY KEY, body TEXT)")
+        connection.execute("INSERT INTO annexa_runs VALUES ('old', '{}')")
+    with pytest.raises(HistoryError, match="written by an annexa without migrations"):
+        HistoryStore(f"sqlite:///{db}")
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT run_id FROM annexa_runs").fetchall() == [("old",)]

@@ -21,7 +21,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, select, text, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError
 
@@ -149,8 +149,14 @@ class HistoryStore:
     def _migrate(self) -> None:
         """Upgrade to the newest revision, one process at a time."""
         want = head_revision()
-        if self._current_revision() == want:
+        current = self._current_revision()
+        if current == want:
             return
+        if current is None and "annexa_runs" in inspect(self.engine).get_table_names():
+            raise HistoryError(
+                f"history store {_safe(self.url)} was written by an annexa without migrations (annexa_runs exists, "
+                f"no {VERSION_TABLE}); verify it with that version, then start a new store"
+            )
         with self._write() as connection:
             if self.dialect == "postgresql":
                 connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
