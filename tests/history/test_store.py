@@ -288,3 +288,11 @@ def test_a_store_from_before_migrations_is_refused_not_clobbered(tmp_path: Path)
         HistoryStore(f"sqlite:///{db}")
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT run_id FROM annexa_runs").fetchall() == [("old",)]
+
+
+def test_verify_of_a_missing_postgres_database_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.history.conftest import postgres_url
+
+    url = postgres_url().rsplit("/", 1)[0] + "/annexa_no_such_database"
+    assert main(["history", "verify", "--history", url]) == 2
+    assert 'database "annexa_no_such_database" does not exist' in capsys.readouterr().err
