@@ -90,6 +90,7 @@ def test_bundle_contents(history: str, tmp_path: Path) -> None:
                                                                                                    "pass")
     assert a84["open_failures"] == []
     assert controls["A.8.29"]["status_at_end"] == "unknown"
+    assert (controls["A.8.29"]["unknown"], controls["A.8.29"]["pass_rate"]) == (3, 0.0)
     [waiver] = controls["A.8.28"]["waivers"]
     assert (waiver["approved_by"], waiver["expires"], waiver["ticket"], waiver["runs"]) == ("@alice", "2027-03-31",
                                                                                             "SEC-1", 3)
@@ -217,3 +218,18 @@ def test_export_of_a_missing_store_is_an_error(tmp_path: Path) -> None:
     assert main(["export", "--from", "2026-11-01", "--to", "2026-11-30", "--history",
                  f"sqlite:///{tmp_path}/none.db", "--out", str(tmp_path / "e.zip")]) == 2
     assert not (tmp_path / "none.db").exists()
+
+
+def test_a_control_nothing_applied_to_is_not_applicable_not_passed(store_url: str, tmp_path: Path) -> None:
+    generate(tmp_path / "k.key", tmp_path / "k.pub")
+    store = HistoryStore(store_url)
+    na = finding("dataset-card-present", Status.NOT_APPLICABLE, "data", None, ("A.5.34",))
+    store.record(report("n1", started_at=DAY.format(1), extra=(na,)))
+    bundle = export(store_url, tmp_path)
+    a534 = next(c for c in json.loads(member(bundle, "controls.json")) if c["control"] == "A.5.34")
+    assert (a534["runs"], a534["not_applicable"], a534["pass_rate"], a534["status_at_end"]) == (
+        1, 1, None, "not_applicable")
+    [result] = json.loads(member(bundle, "oscal/assessment-results.json"))["assessment-results"]["results"]
+    target = next(f for f in result["findings"] if f["target"]["target-id"] == "a.5.34")
+    assert target["target"]["status"] == {"state": "not-satisfied", "reason": "other"}
+    assert target["remarks"].startswith("No check applied")

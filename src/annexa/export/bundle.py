@@ -146,18 +146,19 @@ def control_summaries(connection: Any, window: queries.Window, controls: Sequenc
     latest: dict[tuple[str, str], tuple[int, str]] = {}
     for row in statuses:
         s = summaries.setdefault(row["control"], {"control": row["control"], "title": control_title(row["control"]),
-                                                  "runs": 0, "passed": 0, "failed": 0, "unknown": 0})
+                                                  "runs": 0, "passed": 0, "failed": 0, "unknown": 0,
+                                                  "not_applicable": 0})
         s["runs"] += 1
-        s[{"pass": "passed", "fail": "failed", "unknown": "unknown"}.get(row["status"], "unknown")] += (
-            1 if row["status"] in ("pass", "fail", "unknown") else 0)
+        s[{"pass": "passed", "fail": "failed", "unknown": "unknown"}.get(row["status"], "not_applicable")] += 1
         key = (row["control"], row["repository"])
         if key not in latest or row["seq"] > latest[key][0]:
             latest[key] = (row["seq"], row["status"])
     for s in summaries.values():
-        s["pass_rate"] = round(s["passed"] / s["runs"], 4) if s["runs"] else None
+        evaluated = s["passed"] + s["failed"] + s["unknown"]
+        s["pass_rate"] = round(s["passed"] / evaluated, 4) if evaluated else None
         ends = {repo: status for (control, repo), (_, status) in latest.items() if control == s["control"]}
-        s["status_at_end"] = ("fail" if "fail" in ends.values() else "unknown" if "unknown" in ends.values()
-                              else "pass" if ends else "not_applicable")
+        s["status_at_end"] = next((status for status in ("fail", "unknown", "pass") if status in ends.values()),
+                                  "not_applicable")
         s["repositories"] = {repo: ends[repo] for repo in sorted(ends)}
         s["open_failures"] = [
             {k: f[k] for k in ("repository", "rule", "severity", "path", "line", "message", "fingerprint",

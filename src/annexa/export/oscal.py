@@ -105,6 +105,8 @@ def assessment_results(
         control = str(s["control"])
         satisfied = s["status_at_end"] == "pass"
         reason = "pass" if satisfied else ("fail" if s["status_at_end"] == "fail" else "other")
+        remarks = {"unknown": "Unknown is never satisfied: some check could not be evaluated.",
+                   "not_applicable": "No check applied to this control in the window: nothing evidences it."}
         finding: dict[str, Any] = {
             "uuid": _uuid("finding", control, start, end, ",".join(repositories)),
             "title": f"ISO/IEC 27001:2022 Annex A {control}",
@@ -118,6 +120,8 @@ def assessment_results(
                 "status": {"state": "satisfied" if satisfied else "not-satisfied", "reason": reason},
             },
         }
+        if s["status_at_end"] in remarks:
+            finding["remarks"] = remarks[str(s["status_at_end"])]
         related = sorted(set(by_control_obs.get(control, [])))
         if related:
             finding["related-observations"] = [{"observation-uuid": u} for u in related]
