@@ -129,12 +129,12 @@ def tampers(tmp: Path, samples: int, seed: int = 7) -> dict[str, Any]:
         connection = sqlite3.connect(copy)
         with connection:
             rowid, value = connection.execute(
-                f"SELECT rowid, {column} FROM {table} LIMIT 1 OFFSET {offset}").fetchone()
+                f"SELECT rowid, \"{column}\" FROM {table} LIMIT 1 OFFSET {offset}").fetchone()
             try:
-                connection.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (_changed(value), rowid))
+                connection.execute(f"UPDATE {table} SET \"{column}\" = ? WHERE rowid = ?", (_changed(value), rowid))
             except sqlite3.IntegrityError:  # seq + 1 is taken: a far value is a single-field edit too
                 new = value + 1000 if isinstance(value, int) else f"{value}-edited"
-                connection.execute(f"UPDATE {table} SET {column} = ? WHERE rowid = ?", (new, rowid))
+                connection.execute(f"UPDATE {table} SET \"{column}\" = ? WHERE rowid = ?", (new, rowid))
         connection.close()
         tampered = HistoryStore(f"sqlite:///{copy}", create=False)
         problems = tampered.verify(verifier)[1] + check_checkpoint(tampered, checkpoint, verifier)
