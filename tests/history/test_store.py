@@ -146,11 +146,11 @@ def test_truncation_is_found_only_against_a_checkpoint(store_url: str, keys: tup
     checkpoint = make_checkpoint(store, signer)
     assert check_checkpoint(store, checkpoint, verifier) == []
     with store.engine.begin() as connection:
-        prev = connection.execute(text("SELECT seq, hash FROM annexa_runs WHERE run_id = 'r2'")).one()
+        prev = connection.execute(text("SELECT seq, hash, recorded_at FROM annexa_runs WHERE run_id = 'r2'")).one()
         for table in ("annexa_finding_controls", "annexa_findings", "annexa_runs"):
             connection.execute(text(f"DELETE FROM {table} WHERE run_id = 'r3'"))
-        connection.execute(text("UPDATE annexa_chain_heads SET seq = :s, hash = :h, run_id = 'r2'"),
-                           {"s": prev.seq, "h": prev.hash})
+        connection.execute(text("UPDATE annexa_chain_heads SET seq = :s, hash = :h, run_id = 'r2', updated_at = :t"),
+                           {"s": prev.seq, "h": prev.hash, "t": prev.recorded_at})
     assert store.verify(verifier) == (2, [])  # consistent and signed: only the anchor outside the store knows
     assert check_checkpoint(store, checkpoint, verifier) == [
         f"acme/models: the checkpoint of {checkpoint['created_at']} has record 3; the store ends at record 2 "

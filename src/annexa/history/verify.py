@@ -132,8 +132,9 @@ def verify_store(store: HistoryStore, verifier: Verifier | None) -> tuple[int, l
         elif (head.seq, head.hash, head.run_id, head.updated_at) != (
             last["seq"], last["hash"], last["run_id"], last["recorded_at"]
         ):
-            problems.append(f"{repository}: the chain head says record {head.seq} ({head.hash[:12]}), the newest "
-                            f"record is {last['seq']} ({last['hash'][:12]}): records deleted or the head altered")
+            problems.append(f"{repository}: the chain head says record {head.seq} ({head.hash[:12]}, "
+                            f"{head.updated_at}), the newest record is {last['seq']} ({last['hash'][:12]}, "
+                            f"{last['recorded_at']}): records deleted or the head altered")
     return count, problems
 
 
