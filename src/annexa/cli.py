@@ -23,7 +23,6 @@ from annexa.docs import generate, rule_page
 from annexa.engine import load_inputs, run_check
 from annexa.errors import AnnexaError, InputError, InputErrors
 from annexa.facts import Facts
-from annexa.history import DEFAULT_URL, HistoryStore
 from annexa.model import Severity
 from annexa.report import Report, RunInfo
 from annexa.rules import registry
@@ -65,10 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     docs = rule_commands.add_parser("docs", help="generate the rule documentation pages")
     docs.add_argument("out", type=Path, help="output folder, e.g. docs/rules")
 
-    history = commands.add_parser("history", help="the tamper-evident run history")
-    history_commands = history.add_subparsers(dest="history_command", required=True, metavar="COMMAND")
-    verify = history_commands.add_parser("verify", help="recompute the hash chains; exit 1 on any gap or edit")
-    verify.add_argument("--history", help=f"history store URL (default: $ANNEXA_HISTORY_URL or {DEFAULT_URL})")
+    from annexa.history import cli as history_cli
+
+    history_cli.add_commands(commands)
 
     dashboard = commands.add_parser("dashboard", help="write the self-contained HTML dashboard from the history")
     from annexa.dashboard import cli as dashboard_cli
@@ -120,16 +118,15 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         outcome = ci_command.run_ci(args, os.environ)
         for message in outcome.messages:
             out.print(message, markup=False)
-        if outcome.history:
-            out.print(_record(outcome.history, outcome.report), markup=False)
+        from annexa.history import cli as history_cli
+
+        for message in history_cli.after_ci(outcome.report, outcome.history, args, os.environ):
+            out.print(message, markup=False)
         return outcome.exit_code
-    if args.command == "history":
-        store = HistoryStore(args.history or os.environ.get("ANNEXA_HISTORY_URL") or DEFAULT_URL)
-        count, problems = store.verify()
-        for problem in problems:
-            out.print(f"broken: {problem}", markup=False)
-        out.print(f"{count} run records checked, {len(problems)} problems", markup=False)
-        return EXIT_FAIL if problems else EXIT_OK
+    if args.command in ("history", "export"):
+        from annexa.history import cli as history_cli
+
+        return history_cli.run(args, out)
     if args.command == "policies":
         catalog = load_catalog()
         folder = args.dir or builtin_dir("policies")
@@ -202,7 +199,7 @@ def _check(args: argparse.Namespace, out: Console) -> int:
         sys.stdout.flush()
     history = args.history or os.environ.get("ANNEXA_HISTORY_URL")
     if history:
-        sys.stderr.write(_record(history, report) + "\n")
+        sys.stderr.write(_record(history, report, args.config or root / CONFIG_NAME) + "\n")
     return EXIT_FAIL if report.verdict == "fail" else EXIT_OK
 
 
@@ -227,9 +224,10 @@ def _org_scan(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
-def _record(url: str, report: Report) -> str:
-    recorded = HistoryStore(url).record(report)
-    return f"annexa: recorded run {recorded.run_id} as record {recorded.seq} of {recorded.repository}"
+def _record(url: str, report: Report, config: Path | None = None) -> str:
+    from annexa.history import cli as history_cli
+
+    return history_cli.record_run(url, report, os.environ, config)
 
 
 def _one_line(report: Report, path: Path) -> str:

@@ -34,9 +34,9 @@ def test_records_chain_and_verify(tmp_path: Path) -> None:
         ("UPDATE annexa_runs SET body = replace(body, '\"pass\"', '\"fail\"') WHERE run_id = 'r2'",
          "acme/models record 2 (run r2): the run record was edited (body hash mismatch)"),
         ("DELETE FROM annexa_runs WHERE run_id = 'r2'",
-         "acme/models record 3 (run r3): expected record 2; records are missing"),
+         "acme/models record 3 (run r3): expected record 2; records 2..2 are missing"),
         ("UPDATE annexa_runs SET hash = '" + "f" * 64 + "' WHERE run_id = 'r1'",
-         "acme/models record 1 (run r1): its hash was altered"),
+         "acme/models record 1 (run r1): its hash does not match its content, place or time (hash or seq altered)"),
     ],
 )
 def test_tampering_is_found(tmp_path: Path, tamper: str, problem: str) -> None:
@@ -49,12 +49,16 @@ def test_tampering_is_found(tmp_path: Path, tamper: str, problem: str) -> None:
     assert problem in store.verify()[1]
 
 
-def test_record_body_is_the_report_json(tmp_path: Path) -> None:
+def test_record_body_is_the_report_json_with_its_context(tmp_path: Path) -> None:
     db = tmp_path / "h.db"
-    HistoryStore(f"sqlite:///{db}").record(report("r1"))
+    HistoryStore(f"sqlite:///{db}").record(report("r1"), actor="@bob", trigger="push", config_digest="sha256:c")
     with sqlite3.connect(db) as connection:
         [(body,)] = connection.execute("SELECT body FROM annexa_runs").fetchall()
-    assert json.loads(body) == report("r1").to_json()
+    record = json.loads(body)
+    assert record["schema"] == "annexa.record/v1"
+    assert record["report"] == report("r1").to_json()
+    assert (record["context"]["actor"], record["context"]["trigger"], record["context"]["config_digest"]) == (
+        "@bob", "push", "sha256:c")
 
 
 def test_cli_records_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -66,7 +70,9 @@ def test_cli_records_and_verifies(tmp_path: Path, capsys: pytest.CaptureFixture[
         main(["check", str(tmp_path / "repo"), "--policies", policies, "--history", url, "--output", out])
     assert "as record 2 of repo" in capsys.readouterr().err
     assert main(["history", "verify", "--history", url]) == 0
-    assert capsys.readouterr().out.strip() == "2 run records checked, 0 problems"
+    assert capsys.readouterr().out.strip() == (
+        "2 run records checked, 0 problems (signatures not checked (no --public-key); no checkpoint: deletion of "
+        "the newest records cannot be detected)")
     with sqlite3.connect(tmp_path / "h.db") as connection:
         connection.execute("UPDATE annexa_runs SET verdict = 'pass', body = body || ' ' WHERE seq = 1")
     assert main(["history", "verify", "--history", url]) == 1
