@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -85,11 +86,30 @@ def builtin_dir(name: str) -> Path:
 
 
 def load_catalog(folder: Path | None = None) -> dict[str, RuleSpec]:
-    """Every rule of the catalog by id; invalid entries raise with file, line and field."""
-    folder = folder or builtin_dir("rules")
+    """Every rule of the catalog by id; invalid entries raise with file, line and field.
+
+    Parsed once per process per folder and file state (name, size, mtime of each ``*.yml``): every caller of one
+    run shares the same parse; a new dict is returned so a caller's edits never leak into another's.
+    """
+    folder = (folder or builtin_dir("rules")).resolve()
+    paths = sorted(folder.glob("*.yml"))
+    stamp = tuple((p.name, *_stat(p)) for p in paths)
+    return dict(_load_catalog(folder, stamp))
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _load_catalog(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Mapping[str, RuleSpec]:
     specs: dict[str, RuleSpec] = {}
     errors: list[InputError] = []
-    for path in sorted(folder.glob("*.yml")):
+    for path in (folder / name for name, _, _ in stamp):
         try:
             doc = load_document(path, f"rules/{path.name}")
             validate(doc, "rule.schema.json")

@@ -7,14 +7,14 @@ import datetime as dt
 import os
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from annexa import __version__
-from annexa import ci as ci_command
 from annexa.catalog import builtin_dir, load_catalog, load_policies
 from annexa.collect.checkout import Checkout
 from annexa.collect.snapshot import load_snapshot
@@ -23,7 +23,6 @@ from annexa.docs import generate, rule_page
 from annexa.engine import load_inputs, run_check
 from annexa.errors import AnnexaError, InputError, InputErrors
 from annexa.facts import Facts
-from annexa.history import DEFAULT_URL, HistoryStore
 from annexa.model import Severity
 from annexa.report import Report, RunInfo
 from annexa.rules import registry
@@ -32,9 +31,42 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "markdown", "sarif", "codequality")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose arguments can be added when it is first used (``populate``).
+
+    A sub-command whose options live in a heavy module (``annexa ci`` imports PyGithub, ``history`` SQLAlchemy)
+    passes ``populate=`` to ``add_parser`` so that ``annexa check`` never imports them.
+    """
+
+    def __init__(self, *args: Any, populate: Callable[[argparse.ArgumentParser], None] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self._populate is not None:
+            populate, self._populate = self._populate, None
+            populate(self)
+        return super().parse_known_args(args, namespace)
+
+
+def _ci_arguments(parser: argparse.ArgumentParser) -> None:
+    from annexa import ci as ci_command
+
+    ci_command.add_arguments(parser)
+
+
+def _history_arguments(parser: argparse.ArgumentParser) -> None:
+    from annexa.history import DEFAULT_URL
+
+    history_commands = parser.add_subparsers(dest="history_command", required=True, metavar="COMMAND")
+    verify = history_commands.add_parser("verify", help="recompute the hash chains; exit 1 on any gap or edit")
+    verify.add_argument("--history", help=f"history store URL (default: $ANNEXA_HISTORY_URL or {DEFAULT_URL})")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="annexa", description="ISO 27001:2022 policies as code for AI repositories."
     )
     parser.add_argument("--version", action="version", version=f"annexa {__version__}")
@@ -51,8 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--fail-on", choices=[s.value for s in Severity], help="override the config's fail_on")
     check.add_argument("--history", help="record the run in this history store (default: $ANNEXA_HISTORY_URL)")
 
-    ci = commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report")
-    ci_command.add_arguments(ci)
+    commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report",
+                        populate=_ci_arguments)
 
     policies = commands.add_parser("policies", help="policy authoring helpers")
     policy_commands = policies.add_subparsers(dest="policies_command", required=True, metavar="COMMAND")
@@ -65,10 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     docs = rule_commands.add_parser("docs", help="generate the rule documentation pages")
     docs.add_argument("out", type=Path, help="output folder, e.g. docs/rules")
 
-    history = commands.add_parser("history", help="the tamper-evident run history")
-    history_commands = history.add_subparsers(dest="history_command", required=True, metavar="COMMAND")
-    verify = history_commands.add_parser("verify", help="recompute the hash chains; exit 1 on any gap or edit")
-    verify.add_argument("--history", help=f"history store URL (default: $ANNEXA_HISTORY_URL or {DEFAULT_URL})")
+    commands.add_parser("history", help="the tamper-evident run history", populate=_history_arguments)
 
     explain = commands.add_parser("explain", help="explain one rule")
     explain.add_argument("rule")
@@ -102,6 +131,8 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
     if args.command == "check":
         return _check(args, out)
     if args.command == "ci":
+        from annexa import ci as ci_command
+
         outcome = ci_command.run_ci(args, os.environ)
         for message in outcome.messages:
             out.print(message, markup=False)
@@ -109,6 +140,8 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
             out.print(_record(outcome.history, outcome.report), markup=False)
         return outcome.exit_code
     if args.command == "history":
+        from annexa.history import DEFAULT_URL, HistoryStore
+
         store = HistoryStore(args.history or os.environ.get("ANNEXA_HISTORY_URL") or DEFAULT_URL)
         count, problems = store.verify()
         for problem in problems:
@@ -177,6 +210,8 @@ def _check(args: argparse.Namespace, out: Console) -> int:
 
 
 def _record(url: str, report: Report) -> str:
+    from annexa.history import HistoryStore
+
     recorded = HistoryStore(url).record(report)
     return f"annexa: recorded run {recorded.run_id} as record {recorded.seq} of {recorded.repository}"
 
