@@ -124,3 +124,30 @@ def test_init_writes_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (tmp_path / ".annexa.yml").read_text().startswith("# annexa configuration")
     assert main(["init", str(tmp_path)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_check_of_an_empty_dir_imports_no_platform_or_database_client(tmp_path: Path) -> None:
+    """Start-up stays fast: PyGithub, python-gitlab and SQLAlchemy are imported only by the commands using them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from annexa.cli import main\n"
+        f"code = main(['check', {str(tmp_path)!r}, '--output', {str(tmp_path / 'r.txt')!r}])\n"
+        "heavy = sorted(m for m in ('github', 'gitlab', 'sqlalchemy', 'alembic') if m in sys.modules)\n"
+        "print(code, heavy)\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+    assert done.stdout.split("\n")[-2] == "0 []"
+
+
+def test_ci_and_history_options_still_parse() -> None:
+    from annexa.cli import build_parser
+
+    args = build_parser().parse_args(["ci", "--no-comment", "--path", "x"])
+    assert (args.command, args.comment, args.path) == ("ci", False, Path("x"))
+    args = build_parser().parse_args(["history", "verify", "--history", "sqlite://"])
+    assert (args.command, args.history_command, args.history) == ("history", "verify", "sqlite://")

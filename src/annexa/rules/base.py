@@ -84,9 +84,10 @@ def passed(message: str, location: Location | None = None, **evidence: Any) -> R
     return Result(Status.PASS, message, location, evidence)
 
 
-def failed(message: str, location: Location | None = None, key: str = "", **evidence: Any) -> Result:
-    """A failing result."""
-    return Result(Status.FAIL, message, location, evidence, key)
+def failed(message: str, location: Location | None = None, key: str = "", fix: str | None = None,
+           **evidence: Any) -> Result:
+    """A failing result; ``fix`` is its own remediation text when the catalog's generic one is not specific."""
+    return Result(Status.FAIL, message, location, evidence, key, fix)
 
 
 def unknown(message: str, needs: str, location: Location | None = None, **evidence: Any) -> Result:
