@@ -151,3 +151,17 @@ def test_ci_and_history_options_still_parse() -> None:
     assert (args.command, args.comment, args.path) == ("ci", False, Path("x"))
     args = build_parser().parse_args(["history", "verify", "--history", "sqlite://"])
     assert (args.command, args.history_command, args.history) == ("history", "verify", "sqlite://")
+
+
+def test_output_filter_keeps_the_exit_code_and_says_what_it_hides(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    root = tree(tmp_path, **{"model.bin": b"\x80\x02raw"})
+    assert check(root, "--rule", "policy-reviewed") == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "filtered (--rule policy-reviewed): showing 0 of 1 failed, unknown and waived findings; 1 blocking " \
+           "failure is hidden by the filter" in out
+    assert "weights-in-lfs" in out.split("filtered")[0]  # the header still names the blocking failure
+    assert check(root, "--rule", "no-such-rule") == 2
+    assert check(root, "--min-severity", "critical", "--format", "json", "--output", str(tmp_path / "r.json")) == 1
+    assert len(json.loads((tmp_path / "r.json").read_text())["findings"]) >= 2
+    assert "json keeps every finding" in capsys.readouterr().err

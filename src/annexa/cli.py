@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Callable, Sequence
@@ -82,6 +83,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", type=Path, help="write the report here instead of standard output")
     check.add_argument("--fail-on", choices=[s.value for s in Severity], help="override the config's fail_on")
     check.add_argument("--history", help="record the run in this history store (default: $ANNEXA_HISTORY_URL)")
+    check.add_argument("--rule", action="append", metavar="ID",
+                       help="list only this rule's findings in text/markdown (repeatable); the verdict and exit "
+                            "code still follow the full run")
+    check.add_argument("--min-severity", choices=[s.value for s in Severity], metavar="SEV",
+                       help="list only findings at or above SEV in text/markdown; the verdict and exit code still "
+                            "follow the full run")
 
     commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report",
                         populate=_ci_arguments)
@@ -194,8 +201,14 @@ def _check(args: argparse.Namespace, out: Console) -> int:
         pull_request=None,
         base=args.base,
     )
+    unknown_rules = sorted(set(args.rule or ()) - set(inputs.catalog))
+    if unknown_rules:
+        raise AnnexaError(f"--rule {', '.join(unknown_rules)}: unknown rule id (see `annexa rules list`)")
     report = run_check(inputs, facts, run)
-    text = render(report, args.format)
+    text = render(report, args.format, **_render_options(args))
+    if (args.rule or args.min_severity) and args.format not in ("text", "markdown"):
+        sys.stderr.write(f"annexa: --rule/--min-severity narrow text and markdown only; {args.format} keeps every "
+                         "finding\n")
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
@@ -207,6 +220,25 @@ def _check(args: argparse.Namespace, out: Console) -> int:
     if history:
         sys.stderr.write(_record(history, report) + "\n")
     return EXIT_FAIL if report.verdict == "fail" else EXIT_OK
+
+
+def _render_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Terminal width and colour for ``text``; the output filter for ``text`` and ``markdown``.
+
+    Machine formats (json, sarif, codequality) always keep every finding: ``--rule``/``--min-severity`` narrow
+    only what a person reads, and the output says how many blocking failures the filter hides.
+    """
+    from annexa.render.view import Filter
+
+    options: dict[str, Any] = {}
+    if args.format in ("text", "markdown"):
+        min_severity = Severity(args.min_severity) if args.min_severity else None
+        options["only"] = Filter(frozenset(args.rule or ()), min_severity)
+    if args.format == "text":
+        tty = args.output is None and sys.stdout.isatty()
+        options["width"] = max(shutil.get_terminal_size((100, 24)).columns, 40) if tty else 100
+        options["color"] = tty and not os.environ.get("NO_COLOR")
+    return options
 
 
 def _record(url: str, report: Report) -> str:
