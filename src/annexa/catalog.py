@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -11,9 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from annexa.controls import control_problem, is_iso_control
 from annexa.errors import InputError, InputErrors
 from annexa.model import Location, Severity
-from annexa.yamlio import load_document, parse_date, validate
+from annexa.yamlio import Document, load_document, parse_date, validate
 
 
 @dataclass(frozen=True)
@@ -178,9 +180,12 @@ def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Pa
 def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None) -> Policy:
     builtin = path.resolve().is_relative_to(builtin_dir("policies").resolve())
     doc = load_document(path, f"builtin:policies/{path.name}" if builtin else _display(path, root))
-    validate(doc, "policy.schema.json")
+    errors: list[InputError] = _control_errors(doc)
+    try:
+        validate(doc, "policy.schema.json")
+    except InputErrors as exc:
+        raise InputErrors(sorted([*errors, *exc.errors], key=lambda e: (e.line or 0, e.field))) from exc
     data = doc.data
-    errors: list[InputError] = []
     requirements: list[Requirement] = []
     for i, req in enumerate(data["requirements"]):
         rule_id = req["rule"]
@@ -220,6 +225,27 @@ def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None)
         lines={str(k[0]): v for k, v in doc.lines.items() if len(k) == 1},
         builtin=builtin,
     )
+
+
+_CONTROL_FORM = re.compile(r"^(A\.[5-8]\.[0-9]{1,2}|(?:[4-9]|10)(\.[0-9]{1,2})*)$")
+"""The form the policy schema accepts; ids of that form that ISO 27001:2022 does not have are caught here."""
+
+
+def _control_errors(doc: Document) -> list[InputError]:
+    """Control ids of the policy (top level and per requirement) that ISO/IEC 27001:2022 does not have."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    places: list[tuple[tuple[str | int, ...], Any]] = [(("controls",), data.get("controls"))]
+    requirements = data.get("requirements")
+    if isinstance(requirements, list):
+        places += [(("requirements", i, "controls"), r.get("controls"))
+                   for i, r in enumerate(requirements) if isinstance(r, dict)]
+    errors = []
+    for where, controls in places:
+        for j, control in enumerate(controls if isinstance(controls, list) else []):
+            if isinstance(control, str) and _CONTROL_FORM.match(control) and not is_iso_control(control):
+                field = ".".join(str(p) for p in (*where, j))
+                errors.append(InputError(doc.path, doc.line((*where, j)), field, control_problem(control)))
+    return errors
 
 
 def _display(path: Path, root: Path | None) -> str:

@@ -96,7 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     policies = commands.add_parser("policies", help="policy authoring helpers")
     policy_commands = policies.add_subparsers(dest="policies_command", required=True, metavar="COMMAND")
     validate = policy_commands.add_parser("validate", help="validate policy files")
-    validate.add_argument("dir", nargs="?", type=Path, help="policy folder or file (default: the shipped pack)")
+    validate.add_argument("dir", nargs="?", type=Path,
+                          help=f"policy folder or file (default: the policies {CONFIG_NAME} names, else the shipped pack)")
+    validate.add_argument("--config", type=Path, help=f"config naming the policies (default: ./{CONFIG_NAME})")
 
     rules = commands.add_parser("rules", help="the rule catalog")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
@@ -157,8 +159,7 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         return EXIT_FAIL if problems else EXIT_OK
     if args.command == "policies":
         catalog = load_catalog()
-        folder = args.dir or builtin_dir("policies")
-        found = load_policies([folder], catalog, Path.cwd())
+        found = load_policies(_policy_folders(args), catalog, Path.cwd())
         out.print(f"{len(found)} policies valid: {', '.join(p.id for p in found)}", markup=False)
         return EXIT_OK
     if args.command == "rules":
@@ -177,6 +178,20 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         out.print(f"wrote {target}", markup=False)
         return EXIT_OK
     raise AnnexaError(f"unknown command {args.command}")
+
+
+def _policy_folders(args: argparse.Namespace) -> list[Path]:
+    """What ``policies validate`` checks: the folder given, else what the config names, else the shipped pack."""
+    if args.dir:
+        return [args.dir]
+    config_path = args.config or Path.cwd() / CONFIG_NAME
+    if args.config is None and not config_path.exists():
+        return [builtin_dir("policies")]
+    from annexa.config import load_config
+
+    config = load_config(config_path, str(args.config) if args.config else CONFIG_NAME)
+    base = config_path.parent
+    return [builtin_dir("policies") if p == "builtin" else base / p for p in config.policies]
 
 
 def _check(args: argparse.Namespace, out: Console) -> int:
