@@ -97,7 +97,8 @@ def build_parser() -> argparse.ArgumentParser:
     policy_commands = policies.add_subparsers(dest="policies_command", required=True, metavar="COMMAND")
     validate = policy_commands.add_parser("validate", help="validate policy files")
     validate.add_argument("dir", nargs="?", type=Path,
-                          help=f"policy folder or file (default: the policies {CONFIG_NAME} names, else the shipped pack)")
+                          help=f"policy folder or file (default: the policies {CONFIG_NAME} names, "
+                               "else the shipped pack)")
     validate.add_argument("--config", type=Path, help=f"config naming the policies (default: ./{CONFIG_NAME})")
 
     rules = commands.add_parser("rules", help="the rule catalog")

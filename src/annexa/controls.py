@@ -70,7 +70,8 @@ def control_problem(control: str) -> str:
         theme = control.split(".")[1] if control.count(".") >= 2 else ""
         count = ANNEX_A_COUNTS.get(int(theme)) if theme.isdigit() else None
         if count:
-            return f"{control} is not an ISO/IEC 27001:2022 Annex A control (theme A.{theme} has A.{theme}.1-A.{theme}.{count})"
+            return (f"{control} is not an ISO/IEC 27001:2022 Annex A control "
+                    f"(theme A.{theme} has A.{theme}.1-A.{theme}.{count})")
         return f"{control} is not an ISO/IEC 27001:2022 Annex A control (themes A.5-A.8)"
     return f"{control} is not a clause of ISO/IEC 27001:2022 (clauses 4-10 and their sub-clauses, e.g. 6.1.2, 9.3.1)"
 

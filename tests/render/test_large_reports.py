@@ -62,7 +62,8 @@ def test_text_groups_per_rule_with_count_first_places_and_one_fix() -> None:
 
 def test_markdown_keeps_introduced_split_and_groups_inside_each_part() -> None:
     md = render(large_report(), "markdown")
-    introduced, existing = md.split("### Introduced by this change (43)")[1].split("### Already in the repository (420)")
+    after = md.split("### Introduced by this change (43)")[1]
+    introduced, existing = after.split("### Already in the repository (420)")
     assert "`actions-pinned` · 40 findings" in introduced and "`actions-pinned` · 120 findings" in existing
     assert "`no-secrets-in-change` · 3 findings" in introduced
     assert md.count("**Fix:** Pin the model") == 1

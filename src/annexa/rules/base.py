@@ -84,10 +84,11 @@ def passed(message: str, location: Location | None = None, **evidence: Any) -> R
     return Result(Status.PASS, message, location, evidence)
 
 
-def failed(message: str, location: Location | None = None, key: str = "", fix: str | None = None,
-           **evidence: Any) -> Result:
-    """A failing result; ``fix`` is its own remediation text when the catalog's generic one is not specific."""
-    return Result(Status.FAIL, message, location, evidence, key, fix)
+def failed(message: str, location: Location | None = None, key: str = "", **evidence: Any) -> Result:
+    """A failing result. A ``fix=`` keyword (a string, or ``None``) is not evidence but the result's own
+    remediation text, shown instead of the catalog's generic fix."""
+    fix = evidence.pop("fix", None)
+    return Result(Status.FAIL, message, location, evidence, key, str(fix) if fix else None)
 
 
 def unknown(message: str, needs: str, location: Location | None = None, **evidence: Any) -> Result:

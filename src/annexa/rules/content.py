@@ -12,8 +12,8 @@ from typing import Any
 import yaml
 
 from annexa.catalog import load_catalog
-from annexa.fixes import secret_fix
 from annexa.errors import UnreadableFile
+from annexa.fixes import secret_fix
 from annexa.model import Location, Result
 from annexa.paths import match_any
 from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown, unreadable
