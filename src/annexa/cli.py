@@ -160,7 +160,7 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         return EXIT_FAIL if problems else EXIT_OK
     if args.command == "policies":
         catalog = load_catalog()
-        found = load_policies(_policy_folders(args), catalog, Path.cwd())
+        found = load_policies(_policy_folders(args), catalog, Path.cwd(), strict=True)
         out.print(f"{len(found)} policies valid: {', '.join(p.id for p in found)}", markup=False)
         return EXIT_OK
     if args.command == "rules":

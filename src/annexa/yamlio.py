@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from annexa.errors import InputError, InputErrors
+
+if TYPE_CHECKING:
+    import jsonschema
 
 JsonPath = tuple[str | int, ...]
 
@@ -116,7 +118,12 @@ def schema(name: str) -> dict[str, Any]:
 
 
 def validate(doc: Document, schema_name: str) -> None:
-    """Validate against a shipped schema; every error is reported with its file, line and field."""
+    """Validate against a shipped schema; every error is reported with its file, line and field.
+
+    jsonschema is imported here, on first use: a run whose inputs are all shipped (and tested) never pays for it.
+    """
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema(schema_name), format_checker=jsonschema.FormatChecker())
     errors = [to_input_error(doc, e) for e in validator.iter_errors(doc.data)]
     if errors:
