@@ -19,7 +19,6 @@ SECRET_VARIABLES: dict[str, str] = {
     "GitHub Token": "GITHUB_TOKEN",
     "GitHub Fine-grained Token": "GITHUB_TOKEN",
     "GitLab Token": "GITLAB_TOKEN",
-    "Google Cloud Key": "GOOGLE_APPLICATION_CREDENTIALS",
     "Slack Token": "SLACK_TOKEN",
     "Stripe Access Key": "STRIPE_API_KEY",
     "SendGrid API Key": "SENDGRID_API_KEY",
