@@ -108,3 +108,9 @@ def test_filter_narrows_the_listing_and_names_hidden_blocking_failures() -> None
     assert "actions-pinned" not in txt.split("filtered")[1]
     md = render(report, "markdown", only=view.Filter(min_severity=Severity.MEDIUM))
     assert "model-revision-pinned" not in md and "_filtered (--min-severity medium): showing 163 of 463" in md
+
+
+def test_markdown_links_the_full_report_when_findings_are_not_listed_one_by_one() -> None:
+    md = render(large_report(), "markdown", full_report_url="https://ci.example/run/1")
+    assert md.endswith("_445 findings not listed one by one; see the full report: https://ci.example/run/1._\n")
+    assert "not listed one by one" not in render(large_report(), "markdown")

@@ -95,7 +95,12 @@ def render(report: Report, max_chars: int | None = None, full_report_url: str | 
     """
     head = _head(report, only)
     sections = [_policies(report), *(_group(report, g) for g in view.groups(report, only))]
-    full = _join(head, sections, None)
+    unlisted = sum(rg.more for g in view.groups(report, only) for rg in view.by_rule(g.findings))
+    footer = None
+    if unlisted and full_report_url:
+        footer = (f"_{unlisted} finding{'s' if unlisted != 1 else ''} not listed one by one; "
+                  f"see the full report: {full_report_url}._")
+    full = _join(head, sections, footer)
     if max_chars is None or len(full) <= max_chars:
         return full
     return _truncate(head, sections, max_chars, full_report_url)
