@@ -68,3 +68,14 @@ def test_rule_docs_are_generated_from_the_catalog() -> None:
              or (docs / name).read_text(encoding="utf-8") != page]
     extra = sorted(p.name for p in docs.glob("*.md") if p.name not in pages)
     assert (stale, extra) == ([], []), "run `annexa rules docs docs/rules` and commit the result"
+
+
+def test_shipped_rules_and_policies_match_their_schemas() -> None:
+    """At run time the shipped catalog and pack skip JSON Schema validation (start-up); this test is the check."""
+    from annexa.yamlio import load_document, validate
+
+    for name, schema in (("rules", "rule.schema.json"), ("policies", "policy.schema.json")):
+        files = sorted(builtin_dir(name).glob("*.yml"))
+        assert files
+        for path in files:
+            validate(load_document(path), schema)

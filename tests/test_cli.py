@@ -124,3 +124,91 @@ def test_init_writes_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert (tmp_path / ".annexa.yml").read_text().startswith("# annexa configuration")
     assert main(["init", str(tmp_path)]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_check_of_an_empty_dir_imports_no_platform_or_database_client(tmp_path: Path) -> None:
+    """Start-up stays fast: PyGithub, python-gitlab and SQLAlchemy are imported only by the commands using them."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from annexa.cli import main\n"
+        f"code = main(['check', {str(tmp_path)!r}, '--output', {str(tmp_path / 'r.txt')!r}])\n"
+        "heavy = sorted(m for m in ('github', 'gitlab', 'sqlalchemy', 'alembic') if m in sys.modules)\n"
+        "print(code, heavy)\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
+                          env={"PYTHONPATH": src, "PATH": "/usr/bin:/bin"})
+    assert done.stdout.split("\n")[-2] == "0 []"
+
+
+def test_ci_and_history_options_still_parse() -> None:
+    from annexa.cli import build_parser
+
+    args = build_parser().parse_args(["ci", "--no-comment", "--path", "x"])
+    assert (args.command, args.comment, args.path) == ("ci", False, Path("x"))
+    args = build_parser().parse_args(["history", "verify", "--history", "sqlite://"])
+    assert (args.command, args.history_command, args.history) == ("history", "verify", "sqlite://")
+
+
+def test_output_filter_keeps_the_exit_code_and_says_what_it_hides(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    root = tree(tmp_path, **{"model.bin": b"\x80\x02raw"})
+    assert check(root, "--rule", "policy-reviewed") == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "filtered (--rule policy-reviewed): showing 0 of 1 failed, unknown and waived findings; 1 blocking " \
+           "failure is hidden by the filter" in out
+    assert "weights-in-lfs" in out.split("filtered")[0]  # the header still names the blocking failure
+    assert check(root, "--rule", "no-such-rule") == 2
+    assert check(root, "--min-severity", "critical", "--format", "json", "--output", str(tmp_path / "r.json")) == 1
+    assert len(json.loads((tmp_path / "r.json").read_text())["findings"]) >= 2
+    assert "json keeps every finding" in capsys.readouterr().err
+
+
+BAD_POLICY = """\
+id: POL-BAD
+title: Bad
+version: "1"
+owner: CISO
+approved_by: CEO
+approved_on: 2026-06-01
+review_interval_months: 12
+statement: Policies name real ISO controls.
+controls: [A.5.38, "6.1.2", "10.2", A.8.35]
+requirements:
+  - rule: weights-in-lfs
+    controls: [A.6.9, A.7.14]
+  - rule: no-such-rule
+"""
+
+
+def test_policies_validate_uses_the_config_and_reports_every_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pol").mkdir()
+    (tmp_path / "pol" / "bad.yml").write_text(BAD_POLICY)
+    (tmp_path / "pol" / "worse.yml").write_text(BAD_POLICY.replace("POL-BAD", "POL-WORSE").replace("title: Bad\n", ""))
+    (tmp_path / ".annexa.yml").write_text("policies: [pol]\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["policies", "validate"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "error: pol/bad.yml:9: controls.0: A.5.38 is not an ISO/IEC 27001:2022 Annex A control "
+        "(theme A.5 has A.5.1-A.5.37)",
+        "error: pol/bad.yml:9: controls.3: A.8.35 is not an ISO/IEC 27001:2022 Annex A control "
+        "(theme A.8 has A.8.1-A.8.34)",
+        "error: pol/bad.yml:12: requirements.0.controls.0: A.6.9 is not an ISO/IEC 27001:2022 Annex A control "
+        "(theme A.6 has A.6.1-A.6.8)",
+        "error: pol/bad.yml:13: requirements.1.rule: unknown rule id 'no-such-rule' (see `annexa rules list`)",
+        "error: pol/worse.yml:1: (top level): 'title' is a required property",
+        "error: pol/worse.yml:8: controls.0: A.5.38 is not an ISO/IEC 27001:2022 Annex A control "
+        "(theme A.5 has A.5.1-A.5.37)",
+        "error: pol/worse.yml:8: controls.3: A.8.35 is not an ISO/IEC 27001:2022 Annex A control "
+        "(theme A.8 has A.8.1-A.8.34)",
+        "error: pol/worse.yml:11: requirements.0.controls.0: A.6.9 is not an ISO/IEC 27001:2022 Annex A control "
+        "(theme A.6 has A.6.1-A.6.8)",
+    ]
+    (tmp_path / "other.yml").write_text("policies: [builtin]\n")
+    assert main(["policies", "validate", "--config", str(tmp_path / "other.yml")]) == 0
+    assert capsys.readouterr().out.startswith("5 policies valid")

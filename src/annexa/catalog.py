@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from annexa.controls import control_problem, is_iso_control
 from annexa.errors import InputError, InputErrors
 from annexa.model import Location, Severity
-from annexa.yamlio import load_document, parse_date, validate
+from annexa.yamlio import Document, load_document, parse_date, validate
 
 
 @dataclass(frozen=True)
@@ -85,14 +88,35 @@ def builtin_dir(name: str) -> Path:
 
 
 def load_catalog(folder: Path | None = None) -> dict[str, RuleSpec]:
-    """Every rule of the catalog by id; invalid entries raise with file, line and field."""
-    folder = folder or builtin_dir("rules")
+    """Every rule of the catalog by id; invalid entries raise with file, line and field.
+
+    Parsed once per process per folder and file state (name, size, mtime of each ``*.yml``): every caller of one
+    run shares the same parse; a new dict is returned so a caller's edits never leak into another's.
+    """
+    folder = (folder or builtin_dir("rules")).resolve()
+    paths = sorted(folder.glob("*.yml"))
+    stamp = tuple((p.name, *_stat(p)) for p in paths)
+    return dict(_load_catalog(folder, stamp))
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    try:
+        info = path.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
+
+
+@lru_cache(maxsize=8)
+def _load_catalog(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Mapping[str, RuleSpec]:
     specs: dict[str, RuleSpec] = {}
     errors: list[InputError] = []
-    for path in sorted(folder.glob("*.yml")):
+    shipped = folder == builtin_dir("rules").resolve()
+    for path in (folder / name for name, _, _ in stamp):
         try:
             doc = load_document(path, f"rules/{path.name}")
-            validate(doc, "rule.schema.json")
+            if not shipped:  # the shipped catalog is schema-checked by tests/test_catalog_meta.py
+                validate(doc, "rule.schema.json")
         except InputError as exc:
             errors.append(exc)
             continue
@@ -123,8 +147,12 @@ def load_catalog(folder: Path | None = None) -> dict[str, RuleSpec]:
     return specs
 
 
-def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Path | None = None) -> list[Policy]:
+def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Path | None = None,
+                  strict: bool = False) -> list[Policy]:
     """Every policy in ``folders``; all errors of all files are gathered before raising.
+
+    The shipped pack is schema-validated only when ``strict`` (``annexa policies validate``) and by the tests;
+    policies from a checkout always are.
 
     Paths are shown relative to ``root`` (the checkout); the shipped pack shows as ``builtin:policies/<file>``.
     """
@@ -137,7 +165,7 @@ def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Pa
             errors.append(InputError(str(folder), None, "", "no policy files (*.yml) found"))
         for path in paths:
             try:
-                policy = _load_policy(path, catalog, root)
+                policy = _load_policy(path, catalog, root, strict)
             except InputError as exc:
                 errors.append(exc)
                 continue
@@ -155,12 +183,16 @@ def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Pa
     return policies
 
 
-def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None) -> Policy:
+def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None, strict: bool) -> Policy:
     builtin = path.resolve().is_relative_to(builtin_dir("policies").resolve())
     doc = load_document(path, f"builtin:policies/{path.name}" if builtin else _display(path, root))
-    validate(doc, "policy.schema.json")
+    errors: list[InputError] = _control_errors(doc)
+    try:
+        if not (builtin and not strict):  # the shipped pack is schema-checked by tests/test_catalog_meta.py
+            validate(doc, "policy.schema.json")
+    except InputErrors as exc:
+        raise InputErrors(sorted([*errors, *exc.errors], key=lambda e: (e.line or 0, e.field))) from exc
     data = doc.data
-    errors: list[InputError] = []
     requirements: list[Requirement] = []
     for i, req in enumerate(data["requirements"]):
         rule_id = req["rule"]
@@ -200,6 +232,27 @@ def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None)
         lines={str(k[0]): v for k, v in doc.lines.items() if len(k) == 1},
         builtin=builtin,
     )
+
+
+_CONTROL_FORM = re.compile(r"^(A\.[5-8]\.[0-9]{1,2}|(?:[4-9]|10)(\.[0-9]{1,2})*)$")
+"""The form the policy schema accepts; ids of that form that ISO 27001:2022 does not have are caught here."""
+
+
+def _control_errors(doc: Document) -> list[InputError]:
+    """Control ids of the policy (top level and per requirement) that ISO/IEC 27001:2022 does not have."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    places: list[tuple[tuple[str | int, ...], Any]] = [(("controls",), data.get("controls"))]
+    requirements = data.get("requirements")
+    if isinstance(requirements, list):
+        places += [(("requirements", i, "controls"), r.get("controls"))
+                   for i, r in enumerate(requirements) if isinstance(r, dict)]
+    errors = []
+    for where, controls in places:
+        for j, control in enumerate(controls if isinstance(controls, list) else []):
+            if isinstance(control, str) and _CONTROL_FORM.match(control) and not is_iso_control(control):
+                field = ".".join(str(p) for p in (*where, j))
+                errors.append(InputError(doc.path, doc.line((*where, j)), field, control_problem(control)))
+    return errors
 
 
 def _display(path: Path, root: Path | None) -> str:

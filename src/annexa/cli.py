@@ -5,16 +5,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import shutil
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
 from annexa import __version__
-from annexa import ci as ci_command
 from annexa.catalog import builtin_dir, load_catalog, load_policies
 from annexa.collect.checkout import Checkout
 from annexa.collect.snapshot import load_snapshot
@@ -31,9 +32,34 @@ EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "markdown", "sarif", "codequality")
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose arguments can be added when it is first used (``populate``).
+
+    A sub-command whose options live in a heavy module (``annexa ci`` imports PyGithub, ``history`` SQLAlchemy)
+    passes ``populate=`` to ``add_parser`` so that ``annexa check`` never imports them.
+    """
+
+    def __init__(self, *args: Any, populate: Callable[[argparse.ArgumentParser], None] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._populate = populate
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        if self._populate is not None:
+            populate, self._populate = self._populate, None
+            populate(self)
+        return super().parse_known_args(args, namespace)
+
+
+def _ci_arguments(parser: argparse.ArgumentParser) -> None:
+    from annexa import ci as ci_command
+
+    ci_command.add_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="annexa", description="ISO 27001:2022 policies as code for AI repositories."
     )
     parser.add_argument("--version", action="version", version=f"annexa {__version__}")
@@ -49,14 +75,23 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--output", type=Path, help="write the report here instead of standard output")
     check.add_argument("--fail-on", choices=[s.value for s in Severity], help="override the config's fail_on")
     check.add_argument("--history", help="record the run in this history store (default: $ANNEXA_HISTORY_URL)")
+    check.add_argument("--rule", action="append", metavar="ID",
+                       help="list only this rule's findings in text/markdown (repeatable); the verdict and exit "
+                            "code still follow the full run")
+    check.add_argument("--min-severity", choices=[s.value for s in Severity], metavar="SEV",
+                       help="list only findings at or above SEV in text/markdown; the verdict and exit code still "
+                            "follow the full run")
 
-    ci = commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report")
-    ci_command.add_arguments(ci)
+    commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report",
+                        populate=_ci_arguments)
 
     policies = commands.add_parser("policies", help="policy authoring helpers")
     policy_commands = policies.add_subparsers(dest="policies_command", required=True, metavar="COMMAND")
     validate = policy_commands.add_parser("validate", help="validate policy files")
-    validate.add_argument("dir", nargs="?", type=Path, help="policy folder or file (default: the shipped pack)")
+    validate.add_argument("dir", nargs="?", type=Path,
+                          help=f"policy folder or file (default: the policies {CONFIG_NAME} names, "
+                               "else the shipped pack)")
+    validate.add_argument("--config", type=Path, help=f"config naming the policies (default: ./{CONFIG_NAME})")
 
     rules = commands.add_parser("rules", help="the rule catalog")
     rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
@@ -115,6 +150,8 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
     if args.command == "check":
         return _check(args, out)
     if args.command == "ci":
+        from annexa import ci as ci_command
+
         outcome = ci_command.run_ci(args, os.environ)
         for message in outcome.messages:
             out.print(message, markup=False)
@@ -129,8 +166,7 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         return history_cli.run(args, out)
     if args.command == "policies":
         catalog = load_catalog()
-        folder = args.dir or builtin_dir("policies")
-        found = load_policies([folder], catalog, Path.cwd())
+        found = load_policies(_policy_folders(args), catalog, Path.cwd(), strict=True)
         out.print(f"{len(found)} policies valid: {', '.join(p.id for p in found)}", markup=False)
         return EXIT_OK
     if args.command == "rules":
@@ -166,6 +202,20 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
     raise AnnexaError(f"unknown command {args.command}")
 
 
+def _policy_folders(args: argparse.Namespace) -> list[Path]:
+    """What ``policies validate`` checks: the folder given, else what the config names, else the shipped pack."""
+    if args.dir:
+        return [args.dir]
+    config_path = args.config or Path.cwd() / CONFIG_NAME
+    if args.config is None and not config_path.exists():
+        return [builtin_dir("policies")]
+    from annexa.config import load_config
+
+    config = load_config(config_path, str(args.config) if args.config else CONFIG_NAME)
+    base = config_path.parent
+    return [builtin_dir("policies") if p == "builtin" else base / p for p in config.policies]
+
+
 def _check(args: argparse.Namespace, out: Console) -> int:
     from annexa.render import render
 
@@ -188,8 +238,14 @@ def _check(args: argparse.Namespace, out: Console) -> int:
         pull_request=None,
         base=args.base,
     )
+    unknown_rules = sorted(set(args.rule or ()) - set(inputs.catalog))
+    if unknown_rules:
+        raise AnnexaError(f"--rule {', '.join(unknown_rules)}: unknown rule id (see `annexa rules list`)")
     report = run_check(inputs, facts, run)
-    text = render(report, args.format)
+    text = render(report, args.format, **_render_options(args))
+    if (args.rule or args.min_severity) and args.format not in ("text", "markdown"):
+        sys.stderr.write(f"annexa: --rule/--min-severity narrow text and markdown only; {args.format} keeps every "
+                         "finding\n")
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         args.output.write_text(text, encoding="utf-8")
@@ -222,6 +278,25 @@ def _org_scan(args: argparse.Namespace, out: Console) -> int:
     for line in lines:
         out.print(line, markup=False)
     return EXIT_OK
+
+
+def _render_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Terminal width and colour for ``text``; the output filter for ``text`` and ``markdown``.
+
+    Machine formats (json, sarif, codequality) always keep every finding: ``--rule``/``--min-severity`` narrow
+    only what a person reads, and the output says how many blocking failures the filter hides.
+    """
+    from annexa.render.view import Filter
+
+    options: dict[str, Any] = {}
+    if args.format in ("text", "markdown"):
+        min_severity = Severity(args.min_severity) if args.min_severity else None
+        options["only"] = Filter(frozenset(args.rule or ()), min_severity)
+    if args.format == "text":
+        tty = args.output is None and sys.stdout.isatty()
+        options["width"] = max(shutil.get_terminal_size((100, 24)).columns, 40) if tty else 100
+        options["color"] = tty and not os.environ.get("NO_COLOR")
+    return options
 
 
 def _record(url: str, report: Report, config: Path | None = None) -> str:

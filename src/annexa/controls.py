@@ -40,6 +40,42 @@ CONTROL_TITLES: dict[str, str] = {
 }
 
 
+ISO_CLAUSES: frozenset[str] = frozenset({
+    "4", "4.1", "4.2", "4.3", "4.4",
+    "5", "5.1", "5.2", "5.3",
+    "6", "6.1", "6.1.1", "6.1.2", "6.1.3", "6.2", "6.3",
+    "7", "7.1", "7.2", "7.3", "7.4", "7.5", "7.5.1", "7.5.2", "7.5.3",
+    "8", "8.1", "8.2", "8.3",
+    "9", "9.1", "9.2", "9.2.1", "9.2.2", "9.3", "9.3.1", "9.3.2", "9.3.3",
+    "10", "10.1", "10.2",
+})  # fmt: skip
+"""The numbered requirement clauses 4-10 of ISO/IEC 27001:2022 and their sub-clauses (ids only)."""
+
+ANNEX_A_COUNTS = {5: 37, 6: 8, 7: 14, 8: 34}
+"""How many controls each Annex A theme has: A.5 organisational, A.6 people, A.7 physical, A.8 technological."""
+
+ANNEX_A: frozenset[str] = frozenset(f"A.{theme}.{n}" for theme, count in ANNEX_A_COUNTS.items()
+                                    for n in range(1, count + 1))
+"""Every Annex A control id of ISO/IEC 27001:2022 (A.5.1-A.5.37, A.6.1-A.6.8, A.7.1-A.7.14, A.8.1-A.8.34)."""
+
+
+def is_iso_control(control: str) -> bool:
+    """True when ``control`` is an ISO/IEC 27001:2022 clause (``7.5``, ``clause 7.5``) or Annex A control id."""
+    return control in ANNEX_A or control.removeprefix("clause ") in ISO_CLAUSES
+
+
+def control_problem(control: str) -> str:
+    """Why ``control`` is not an ISO/IEC 27001:2022 id, naming the range that applies."""
+    if control.startswith("A."):
+        theme = control.split(".")[1] if control.count(".") >= 2 else ""
+        count = ANNEX_A_COUNTS.get(int(theme)) if theme.isdigit() else None
+        if count:
+            return (f"{control} is not an ISO/IEC 27001:2022 Annex A control "
+                    f"(theme A.{theme} has A.{theme}.1-A.{theme}.{count})")
+        return f"{control} is not an ISO/IEC 27001:2022 Annex A control (themes A.5-A.8)"
+    return f"{control} is not a clause of ISO/IEC 27001:2022 (clauses 4-10 and their sub-clauses, e.g. 6.1.2, 9.3.1)"
+
+
 def control_title(control: str) -> str:
     """The title of a control or clause id (``A.8.4``, ``7.5``); unknown ids are returned as they are."""
     return CONTROL_TITLES.get(control.removeprefix("clause "), control)

@@ -203,7 +203,8 @@ def _finding(result: Result, group: _Group, spec: RuleSpec, facts: Facts) -> Fin
         introduced=introduced,
         fingerprint=fingerprint(group.rule, result.location, result.key or result.message),
         evidence=dict(result.evidence),
-        remediation=spec.fix,
+        remediation=result.fix or spec.fix,
+        fix=result.fix,
     )
 
 

@@ -65,7 +65,8 @@ class Result:
 
     ``evidence`` must be JSON-serialisable and must never hold a secret value.
     ``key`` identifies the outcome within its rule and path for a fingerprint that survives line shifts;
-    it defaults to the message.
+    it defaults to the message. ``fix`` is this outcome's own remediation (naming what was found), used instead
+    of the catalog's generic fix when set.
     """
 
     status: Status
@@ -73,6 +74,7 @@ class Result:
     location: Location | None = None
     evidence: Mapping[str, Any] = field(default_factory=dict)
     key: str = ""
+    fix: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Finding:
     fingerprint: str
     evidence: Mapping[str, Any]
     remediation: str
+    fix: str | None = None
+    """The finding's own fix text (``Result.fix``); ``None``: the rule's catalog fix applies."""
 
 
 def fingerprint(rule: str, location: Location | None, key: str) -> str:

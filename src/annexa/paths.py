@@ -46,9 +46,22 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
 
 def glob_match(pattern: str, path: str) -> bool:
     """True when the whole ``path`` matches ``pattern``; a leading ``/`` or ``./`` is ignored."""
-    return glob_regex(pattern.removeprefix("./").lstrip("/")).match(path) is not None
+    return glob_regex(_normal(pattern)).match(path) is not None
+
+
+def _normal(pattern: str) -> str:
+    return pattern.removeprefix("./").lstrip("/")
+
+
+@lru_cache(maxsize=1024)
+def any_regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
+    """One regex matching a path that matches any of the globs (``None`` for no globs)."""
+    if not patterns:
+        return None
+    return re.compile("|".join(f"(?:{glob_regex(_normal(p)).pattern})" for p in patterns), re.DOTALL)
 
 
 def match_any(patterns: Iterable[str], path: str) -> bool:
     """True when ``path`` matches at least one of ``patterns``."""
-    return any(glob_match(p, path) for p in patterns)
+    regex = any_regex(patterns if isinstance(patterns, tuple) else tuple(patterns))
+    return regex is not None and regex.match(path) is not None

@@ -9,12 +9,14 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
 import yaml
 
 from annexa.errors import InputError, InputErrors
+
+if TYPE_CHECKING:
+    import jsonschema
 
 JsonPath = tuple[str | int, ...]
 
@@ -49,7 +51,11 @@ def load_document(path: Path, display: str | None = None) -> Document:
     return parse_document(text, name)
 
 
-class _Loader(yaml.SafeLoader):
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser when PyYAML was built with it (about 10x faster), else the pure-Python one; both safe."""
+
+
+class _Loader(_SafeLoader):  # type: ignore[misc]
     """SafeLoader that keeps timestamps as the strings they were written as (dates are validated later)."""
 
 
@@ -62,8 +68,12 @@ _Loader.yaml_constructors = {
 def parse_document(text: str, name: str) -> Document:
     """Parse YAML text (JSON is YAML too) into a ``Document``."""
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -108,7 +118,12 @@ def schema(name: str) -> dict[str, Any]:
 
 
 def validate(doc: Document, schema_name: str) -> None:
-    """Validate against a shipped schema; every error is reported with its file, line and field."""
+    """Validate against a shipped schema; every error is reported with its file, line and field.
+
+    jsonschema is imported here, on first use: a run whose inputs are all shipped (and tested) never pays for it.
+    """
+    import jsonschema
+
     validator = jsonschema.Draft202012Validator(schema(schema_name), format_checker=jsonschema.FormatChecker())
     errors = [to_input_error(doc, e) for e in validator.iter_errors(doc.data)]
     if errors:

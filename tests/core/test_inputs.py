@@ -96,7 +96,7 @@ def test_broken_policy_reports_every_error_with_line_and_field(tmp_path: Path) -
         "bad.yml:6: approved_on: '2026-13-01' is not a 'date'",
         "bad.yml:7: review_interval_months: 0 is less than the minimum of 1",
         "bad.yml:8: statement: 'too short' is too short",
-        "bad.yml:9: controls.0: 'A.9.9' does not match '^(A\\\\.[5-8]\\\\.[0-9]{1,2}|[4-9](\\\\.[0-9]{1,2})*)$'",
+        "bad.yml:9: controls.0: 'A.9.9' does not match '^(A\\\\.[5-8]\\\\.[0-9]{1,2}|(?:[4-9]|10)(\\\\.[0-9]{1,2})*)$'",
         "bad.yml:14: requirements.1.severity: 'urgent' is not one of ['critical', 'high', 'medium', 'low', 'info']",
     ]
     fixed = (

@@ -282,8 +282,9 @@ def test_markdown_tiny_limit_still_respected(report: Report) -> None:
 def test_text_is_plain_and_groups_by_status(report: Report) -> None:
     txt = render(report, "text")
     assert "\x1b[" not in txt
-    order = [txt.index(h) for h in ("FAIL — introduced by this change (3)", "FAIL — already in the repository (3)",
-                                     "UNKNOWN — what is needed to know (2)", "WAIVED (1)")]
+    order = [txt.index(h) for h in ("FAIL — introduced by this change (3 findings, 3 rules)",
+                                     "FAIL — already in the repository (3 findings, 3 rules)",
+                                     "UNKNOWN — what is needed to know (2 findings, 2 rules)", "WAIVED (1 finding)")]
     assert order == sorted(order)
     assert HOSTILE in txt  # terminals get the message verbatim, brackets not taken as rich markup
     assert max(len(line) for line in txt.splitlines()) <= 100

@@ -14,7 +14,7 @@ from typing import BinaryIO
 
 from annexa.errors import CollectError, UnreadableFile
 from annexa.facts import ChangeSet, FileChange
-from annexa.paths import match_any
+from annexa.paths import any_regex
 
 TEXT_LIMIT = 4 * 1024 * 1024
 """Text files larger than this are not read whole by text rules."""
@@ -27,6 +27,7 @@ class Checkout:
         if not root.is_dir():
             raise CollectError(f"{root}: not a directory")
         self.root = root.resolve()
+        self._matches: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     @cached_property
     def is_git(self) -> bool:
@@ -56,8 +57,14 @@ class Checkout:
         return self._files
 
     def matching(self, patterns: tuple[str, ...] | list[str]) -> list[str]:
-        """Files that match any of the glob ``patterns``."""
-        return [f for f in self._files if match_any(patterns, f)]
+        """Files that match any of the glob ``patterns``; computed once per tree and pattern tuple."""
+        key = tuple(patterns)
+        found = self._matches.get(key)
+        if found is None:
+            regex = any_regex(key)
+            found = () if regex is None else tuple(f for f in self._files if regex.match(f))
+            self._matches[key] = found
+        return list(found)
 
     def exists(self, path: str) -> bool:
         """True when ``path`` is a file (or symlink) of the checkout."""

@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from annexa.model import Finding, Severity, Status
+from annexa.model import Severity, Status
 from annexa.render import view
 from annexa.report import Report
 
@@ -86,17 +86,27 @@ class _Section:
         return self.findings_per_row.pop()
 
 
-def render(report: Report, max_chars: int | None = None, full_report_url: str | None = None) -> str:
-    """The comment body; never longer than ``max_chars`` when given."""
-    head = _head(report)
-    sections = [_policies(report), *(_group(report, g) for g in view.groups(report))]
-    full = _join(head, sections, None)
+def render(report: Report, max_chars: int | None = None, full_report_url: str | None = None,
+           only: view.Filter = view.NO_FILTER) -> str:
+    """The comment body; never longer than ``max_chars`` when given.
+
+    Inside each section (introduced / already there / unknown / waived) findings are grouped per rule: the count,
+    the first ``view.MAX_LOCATIONS`` places and one fix. ``only`` narrows the findings listed (see ``view.Filter``).
+    """
+    head = _head(report, only)
+    sections = [_policies(report), *(_group(report, g) for g in view.groups(report, only))]
+    unlisted = sum(rg.more for g in view.groups(report, only) for rg in view.by_rule(g.findings))
+    footer = None
+    if unlisted and full_report_url:
+        footer = (f"_{unlisted} finding{'s' if unlisted != 1 else ''} not listed one by one; "
+                  f"see the full report: {full_report_url}._")
+    full = _join(head, sections, footer)
     if max_chars is None or len(full) <= max_chars:
         return full
     return _truncate(head, sections, max_chars, full_report_url)
 
 
-def _head(report: Report) -> list[str]:
+def _head(report: Report, only: view.Filter) -> list[str]:
     icon = "❌" if report.verdict == "fail" else "✅"
     lines = [MARKER, f"## {icon} annexa: {escape(view.verdict_line(report))}", ""]
     lines.append(f"{escape(view.counts_line(report))}  ")
@@ -108,6 +118,9 @@ def _head(report: Report) -> list[str]:
             f"{code(f.rule)} ({f.severity.value}) at {code(view.where(f))}" for f in shown
         ) + (f" and {more} more" if more else ""))
         lines.append("")
+    note = view.filter_line(report, only)
+    if note:
+        lines += [f"_{escape(note)}_", ""]
     return lines
 
 
@@ -125,23 +138,40 @@ def _policies(report: Report) -> _Section:
 
 
 def _group(report: Report, group: view.Group) -> _Section:
-    rows = [_item(report, group.key, f) for f in group.findings]
+    groups = view.by_rule(group.findings)
     return _Section(
         heading=[f"### {group.title} ({len(group.findings)})", ""],
-        rows=rows,
-        findings_per_row=[1] * len(rows),
+        rows=[_rule_item(report, group.key, rg) for rg in groups],
+        findings_per_row=[len(rg.findings) for rg in groups],
     )
 
 
-def _item(report: Report, key: str, f: Finding) -> str:
-    head = f"- {_SEVERITY[f.severity]} · {code(f.rule)} · {code(view.where(f))}: {escape(f.message)}"
+def _rule_item(report: Report, key: str, rg: view.RuleGroup) -> str:
+    """One rule's findings in a section: a bullet with its count, the first places, then one fix (or need)."""
+    first = rg.findings[0]
+    if len(rg.findings) == 1:
+        lines = [f"- {_SEVERITY[rg.severity]} · {code(rg.rule)} · {code(view.where(first))}: {escape(first.message)}  "]
+    else:
+        lines = [f"- {_SEVERITY[rg.severity]} · {code(rg.rule)} · {len(rg.findings)} findings"]
+        lines += [f"  - {code(view.where(f))}: {escape(f.message)}" for f in rg.shown]
+    for f in rg.shown if key == "waived" else ():
+        if key == "waived":
+            w = view.waiver(f)
+            lines.append(f"  **Waiver** {code(w['ticket'])}, approved by {code(w['approved_by'])}, "
+                         f"expires {escape(w['expires'])}: {escape(w['justification'])}")
+    if rg.more:
+        lines.append(f"  - …and {rg.more} more (`annexa check --rule {rg.rule} --format json` lists all)")
     if key == "unknown":
-        return f"{head}  \n  **Needed:** {escape(view.needs(f))}"
-    if key == "waived":
-        w = view.waiver(f)
-        return (f"{head}  \n  **Waiver** {code(w['ticket'])}, approved by {code(w['approved_by'])}, "
-                f"expires {escape(w['expires'])}: {escape(w['justification'])}")
-    return f"{head}  \n  **Fix:** {_trusted(view.short_fix(report, f))}"
+        lines += [f"  **Needed:** {escape(need)}" for need in view.distinct(view.needs(f) for f in rg.findings)]
+    elif key != "waived":
+        fixes = view.distinct(view.short_fix(report, f) for f in rg.findings)
+        lines += [f"  **Fix:** {_trusted(fix)}" for fix in fixes[:_MAX_FIXES]]
+        if len(fixes) > _MAX_FIXES:
+            lines.append(f"  _…and {len(fixes) - _MAX_FIXES} other fixes (see the JSON report)_")
+    return "\n".join(lines)
+
+
+_MAX_FIXES = 3
 
 
 def _trusted(text: str) -> str:

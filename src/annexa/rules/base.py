@@ -85,8 +85,10 @@ def passed(message: str, location: Location | None = None, **evidence: Any) -> R
 
 
 def failed(message: str, location: Location | None = None, key: str = "", **evidence: Any) -> Result:
-    """A failing result."""
-    return Result(Status.FAIL, message, location, evidence, key)
+    """A failing result. A ``fix=`` keyword (a string, or ``None``) is not evidence but the result's own
+    remediation text, shown instead of the catalog's generic fix."""
+    fix = evidence.pop("fix", None)
+    return Result(Status.FAIL, message, location, evidence, key, str(fix) if fix else None)
 
 
 def unknown(message: str, needs: str, location: Location | None = None, **evidence: Any) -> Result:

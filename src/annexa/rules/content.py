@@ -13,6 +13,7 @@ import yaml
 
 from annexa.catalog import load_catalog
 from annexa.errors import UnreadableFile
+from annexa.fixes import secret_fix
 from annexa.model import Location, Result
 from annexa.paths import match_any
 from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown, unreadable
@@ -55,7 +56,7 @@ def check_no_secrets_in_change(ctx: RuleContext) -> Iterable[Result]:
         return
     for hit in scan.hits:
         yield failed(f"{hit.type} at {hit.path}:{hit.line} (sha256 {hit.digest}…); revoke it and remove it",
-                     Location(hit.path, hit.line), key=f"{hit.type}:{hit.digest}",
+                     Location(hit.path, hit.line), key=f"{hit.type}:{hit.digest}", fix=secret_fix(hit.type),
                      type=hit.type, file=hit.path, line=hit.line, hash=f"sha256:{hit.digest}")
     if not scan.hits:
         yield passed(f"No secrets in {scan.files:,} files ({scan.lines:,} lines, {_mode(ctx)})",

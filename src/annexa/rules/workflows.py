@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from annexa.errors import UnreadableFile
+from annexa.fixes import injection_fix
 from annexa.model import Location, Result
 from annexa.paths import match_any
 from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown, unreadable
@@ -647,7 +648,7 @@ def _injection_github(ci: CiFile, patterns: Sequence[str]) -> list[Result]:
                     problems.append(failed(
                         f"{where} expands `{expr}` inside `{sink}`: the text is pasted into the script before it "
                         "runs; pass it through `env:` and use the variable instead",
-                        Location(ci.path, number), key=f"{owner}:{step.label}:{expr}",
+                        Location(ci.path, number), key=f"{owner}:{step.label}:{expr}", fix=injection_fix(body, sink),
                         **evidence, step=step.label, sink=sink, expression=_evidence_text(expr), contexts=refs,
                     ))
     return problems
