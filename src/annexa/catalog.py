@@ -32,6 +32,9 @@ class RuleSpec:
     references: tuple[str, ...]
     examples: Mapping[str, str]
     semgrep: Mapping[str, Any] | None
+    scope: str = "change"
+    """In PR mode: ``change`` (a costly content scan: only what the change adds) or ``repository`` (the whole
+    checkout; findings on what the change adds are marked introduced)."""
 
     def defaults(self) -> dict[str, Any]:
         """Parameter defaults as a plain mapping."""
@@ -79,6 +82,11 @@ class Policy:
         return None if self.builtin else Location(self.path, self.lines.get(key) or self.lines.get("id"))
 
 
+FAMILY_SCOPE = {"content": "change", "model_files": "change", "pull_request": "change"}
+"""PR-mode scope of a family's rules when the catalog entry does not say: costly content scans look at the
+change only; every other family reads the whole checkout."""
+
+
 def builtin_dir(name: str) -> Path:
     """A data folder shipped inside the package (``rules``, ``policies``, ``schemas``)."""
     return Path(str(resources.files("annexa").joinpath("data", name)))
@@ -117,6 +125,7 @@ def load_catalog(folder: Path | None = None) -> dict[str, RuleSpec]:
             references=tuple(data.get("references", ())),
             examples=data.get("examples", {}),
             semgrep=data.get("semgrep"),
+            scope=data.get("scope") or FAMILY_SCOPE.get(data["family"], "repository"),
         )
     if errors:
         raise InputErrors(errors)

@@ -113,7 +113,9 @@ def test_introduced_marks_only_what_the_change_adds(tmp_path: Path) -> None:
     facts = Facts("local", checkout, change=checkout.diff(base))
     report = engine.run_check(inputs, facts, RUN, TODAY)
     introduced = {(f.rule, f.location.path if f.location else None): f.introduced for f in report.findings}
-    assert introduced == {("weights-in-lfs", "models/new.pt"): True}
+    # weights-in-lfs has scope: repository, so what is already there is reported too, as not introduced
+    assert introduced == {("weights-in-lfs", "models/new.pt"): True, ("weights-in-lfs", "models/waived.pt"): False,
+                          ("weights-in-lfs", "models/expired.pt"): False}
 
 
 def test_a_crashing_rule_becomes_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -58,22 +58,28 @@ class RuleContext:
         return match_any(self.config.path_class(path_class), path)
 
     def in_scope(self, path: str) -> bool:
-        """True when a content rule should look at ``path``: all files, or in PR mode only changed ones."""
+        """True when the rule should look at ``path``: every file, or in PR mode for a rule of ``scope: change``
+        (the catalog field) only the files the change adds or modifies."""
         change = self.facts.change
-        return change is None or change.touches(path)
+        return change is None or self.rule.scope == "repository" or change.touches(path)
 
     def scoped_files(self, path_class: str | None = None) -> list[str]:
-        """Files a content rule should scan: the class (or every file), narrowed to the change in PR mode."""
+        """Files the rule should read: the class (or every file), narrowed to the change for ``scope: change``."""
         if self.checkout is None:
             return []
         files = self.checkout.files() if path_class is None else self.files_in(path_class)
         return [f for f in files if self.in_scope(f)]
 
     def added_lines(self, path: str) -> frozenset[int] | None:
-        """In PR mode the lines the change adds to ``path`` (``None``: every line); ``None`` in a full scan."""
+        """For a ``scope: change`` rule in PR mode the lines the change adds to ``path`` (``None``: every line);
+        ``None`` in a full scan and for ``scope: repository`` rules."""
         change = self.facts.change
-        return None if change is None else change.added_lines(path)
+        return None if change is None or self.rule.scope == "repository" else change.added_lines(path)
 
+
+PENDING_EVIDENCE = "pending_after_merge"
+"""Evidence key of a result that an edit of the change itself could not silence (an allow-pragma the change
+adds): its value says what; the engine lists it among the report's pending changes."""
 
 RuleFn = Callable[[RuleContext], Iterable[Result]]
 """A rule implementation: a pure function of its context."""
