@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from annexa.catalog import Policy, RuleSpec, builtin_dir, load_catalog, load_policies
-from annexa.collect.base_revision import BaseRevision
+from annexa.collect.base_revision import BaseFiles
 from annexa.config import CONFIG_NAME, Config, load_config
 from annexa.errors import InputError, InputErrors
 from annexa.facts import ChangeSet, Facts
@@ -34,7 +34,7 @@ class Inputs:
     policies: tuple[Policy, ...]
     catalog: Mapping[str, RuleSpec]
     rules_from: str | None = None
-    base: BaseRevision | None = None
+    base: BaseFiles | None = None
     config_from_base: bool = False
     policies_from_base: bool = False
 
@@ -44,7 +44,7 @@ def load_inputs(
     config_file: Path | None = None,
     policy_dirs: Sequence[Path] | None = None,
     fail_on: Severity | None = None,
-    base: BaseRevision | None = None,
+    base: BaseFiles | None = None,
 ) -> Inputs:
     """Load and cross-check config, policies and catalog; every problem raises with file, line and field.
 
@@ -74,7 +74,7 @@ def _policy_dir(root: Path, name: str) -> Path:
 
 
 def _config(
-    root: Path, config_file: Path | None, base: BaseRevision | None, rule_params: Mapping[str, set[str]]
+    root: Path, config_file: Path | None, base: BaseFiles | None, rule_params: Mapping[str, set[str]]
 ) -> tuple[Config, bool, list[str]]:
     """The config, whether it came from the base revision, and what to say about where it came from."""
     if config_file is not None:
@@ -94,7 +94,7 @@ def _config(
     return config, False, [f"no {CONFIG_NAME} in the base revision {base.label} or the change: built-in defaults"]
 
 
-def _base_policy_files(base: BaseRevision, name: str) -> list[str]:
+def _base_policy_files(base: BaseFiles, name: str) -> list[str]:
     name = name.strip("/").removeprefix("./")
     if base.exists(name):
         return [name]
@@ -102,7 +102,7 @@ def _base_policy_files(base: BaseRevision, name: str) -> list[str]:
 
 
 def _base_policies(
-    config: Config, base: BaseRevision, catalog: Mapping[str, RuleSpec], root: Path, strict: bool
+    config: Config, base: BaseFiles, catalog: Mapping[str, RuleSpec], root: Path, strict: bool
 ) -> tuple[list[Policy], bool]:
     """The policies the config names: builtin from the package, the others from the base revision.
 

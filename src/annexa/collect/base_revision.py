@@ -37,7 +37,56 @@ class BaseEntry:
     size: int
 
 
-class BaseRevision:
+class BaseFiles:
+    """Read-only files of a base revision; ``read_bytes`` is ``None`` for a path the base does not have.
+
+    ``BaseRevision`` reads a local git commit; ``annexa ci`` falls back to the platform's contents API when the
+    checkout lacks the base commit (a shallow clone).
+    """
+
+    commit: str
+    label: str
+
+    def read_bytes(self, path: str, limit: int = MAX_BYTES) -> bytes | None:
+        """The stored bytes of ``path``, or ``None`` when absent."""
+        raise NotImplementedError
+
+    def exists(self, path: str) -> bool:
+        """True when the base has a file at ``path``."""
+        raise NotImplementedError
+
+    def files_under(self, folder: str) -> list[str]:
+        """Regular files directly in ``folder`` (sorted); empty when there is no folder."""
+        raise NotImplementedError
+
+    def read_text(self, path: str, limit: int = MAX_BYTES) -> str | None:
+        """The file as UTF-8 text (``None`` when absent); binary or invalid UTF-8 raises ``UnreadableFile``."""
+        data = self.read_bytes(path, limit)
+        if data is None:
+            return None
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(path, f"not valid UTF-8 in the base revision (byte {exc.start})") from exc
+
+    @contextmanager
+    def materialise(self, paths: Iterable[str]) -> Iterator[Path]:
+        """A temporary folder holding the base's copies of ``paths`` at their repository paths (absent ones are
+        left out), for loaders that read from disk; removed on exit. Nothing is checked out."""
+        with tempfile.TemporaryDirectory(prefix="annexa-base-") as tmp:
+            top = Path(tmp)
+            for path in paths:
+                check_path(path)
+                data = self.read_bytes(path)
+                if data is None:
+                    continue
+                target = top / path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            yield top
+
+
+class BaseRevision(BaseFiles):
     """Read-only access to one commit of a local git repository. Paths are repository-relative POSIX strings."""
 
     def __init__(self, root: Path, commit: str, label: str | None = None) -> None:
@@ -60,7 +109,7 @@ class BaseRevision:
 
     def entry(self, path: str) -> BaseEntry | None:
         """The base's entry for ``path``, or ``None`` when the base has no file there."""
-        _check_path(path)
+        check_path(path)
         out = _git(self.root, "ls-tree", "-l", "-z", "--full-tree", self.commit, "--", path)
         for record in out.split(b"\0"):
             entry = _parse(record)
@@ -73,9 +122,18 @@ class BaseRevision:
         entry = self.entry(path)
         return entry is not None and entry.mode != "040000"
 
+    @classmethod
+    def parents(cls, root: Path, rev: str = "HEAD") -> list[str]:
+        """The parent commits of ``rev`` as the local repository knows them (none in a shallow clone's tip)."""
+        try:
+            out = _git(root, "rev-list", "--parents", "-n", "1", "--end-of-options", rev)
+        except CollectError:
+            return []
+        return out.decode("ascii", "replace").split()[1:]
+
     def files_under(self, folder: str) -> list[str]:
         """Regular files directly in ``folder`` of the base revision (sorted); empty when there is no folder."""
-        _check_path(folder)
+        check_path(folder)
         out = _git(self.root, "ls-tree", "-l", "-z", "--full-tree", self.commit, "--", folder.rstrip("/") + "/")
         entries = [e for e in (_parse(r) for r in out.split(b"\0")) if e is not None and e.mode.startswith("100")]
         if len(entries) > MAX_FILES:
@@ -94,33 +152,9 @@ class BaseRevision:
             raise UnreadableFile(path, f"{entry.size:,} bytes in the base revision, over the {limit:,}-byte limit")
         return _git(self.root, "cat-file", "blob", f"{self.commit}:{path}")
 
-    def read_text(self, path: str, limit: int = MAX_BYTES) -> str | None:
-        """The file as UTF-8 text (``None`` when absent); binary or invalid UTF-8 raises ``UnreadableFile``."""
-        data = self.read_bytes(path, limit)
-        if data is None:
-            return None
-        try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise UnreadableFile(path, f"not valid UTF-8 in the base revision (byte {exc.start})") from exc
 
-    @contextmanager
-    def materialise(self, paths: Iterable[str]) -> Iterator[Path]:
-        """A temporary folder holding the base's copies of ``paths`` at their repository paths (absent ones are
-        left out), for loaders that read from disk; removed on exit. Nothing is checked out."""
-        with tempfile.TemporaryDirectory(prefix="annexa-base-") as tmp:
-            top = Path(tmp)
-            for path in paths:
-                data = self.read_bytes(path)
-                if data is None:
-                    continue
-                target = top / path
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-            yield top
-
-
-def _check_path(path: str) -> None:
+def check_path(path: str) -> None:
+    """Refuse anything but a plain repository-relative path (no ``..``, no leading ``/`` or ``-``)."""
     parts = PurePosixPath(path).parts
     if not path or path.startswith("/") or ".." in parts or path.startswith("-"):
         raise CollectError(f"{path!r}: not a repository-relative path")

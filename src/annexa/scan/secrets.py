@@ -22,7 +22,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
-from annexa.collect.base_revision import BaseRevision
+from annexa.collect.base_revision import BaseFiles
 from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError, CollectError, UnreadableFile
 
@@ -308,7 +308,7 @@ def _windows(text: str) -> Iterator[str]:
 
 
 def load_baseline(
-    checkout: Checkout, name: str = BASELINE, base: BaseRevision | None = None
+    checkout: Checkout, name: str = BASELINE, base: BaseFiles | None = None
 ) -> tuple[dict[str, set[str]], str | None]:
     """SHA-1 hashes per file from a detect-secrets baseline, skipping entries audited as real secrets.
 
@@ -399,7 +399,7 @@ def scan_files(
     added: Mapping[str, frozenset[int] | None],
     max_bytes: int,
     baseline_name: str = BASELINE,
-    base: BaseRevision | None = None,
+    base: BaseFiles | None = None,
     pragmas_from_base: bool = False,
 ) -> SecretScan:
     """Scan ``paths`` (only the ``added`` lines where a set is given; ``None`` means every line).
