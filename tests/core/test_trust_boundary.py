@@ -185,7 +185,8 @@ def test_first_run_uses_the_change_config_and_says_so(tmp_path: Path) -> None:
     report = check(root, base)
     assert [p.id for p in report.policies] == ["POL-S"]
     assert outcomes(report, "no-secrets-in-change") == [(Status.FAIL, "settings.py", 1)]
-    assert report.rules_from == f"first run: the base revision {base} has no .annexa.yml, so the change's .annexa.yml is used"
+    assert report.rules_from == (f"first run: the base revision {base} has no .annexa.yml, so the change's "
+                                 ".annexa.yml is used")
     assert report.pending_changes == ()
 
 
@@ -215,10 +216,15 @@ def test_check_base_cli_reports_pending_changes_in_json(tmp_path: Path, capsys: 
     assert code == 1
     assert [(p["kind"], p["path"]) for p in data["pending_changes"]] == [("config", ".annexa.yml")]
     assert data["rules_from"].startswith("config, waivers and secrets baseline from the base revision")
+    main(["check", str(root), "--base", base, "--format", "markdown"])
+    markdown = capsys.readouterr().out
+    assert ("**Not applied to this run (take effect only after merge, after the security owners' review):**\n"
+            "- .annexa.yml is edited by this change;") in markdown
 
 
 def test_repository_rules_see_the_whole_checkout_in_pr_mode(tmp_path: Path) -> None:
-    workflow = "on: pull_request\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n"
+    workflow = ("on: pull_request\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n"
+                "      - uses: actions/checkout@v4\n")
     policy = POLICY + "  - {rule: actions-pinned, severity: high}\n"
     root, base = repo(tmp_path, {".github/workflows/ci.yml": workflow, "policies/secure.yml": policy})
     change(root, {"README.md": "docs\n"})

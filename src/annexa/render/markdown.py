@@ -108,6 +108,16 @@ def _head(report: Report) -> list[str]:
             f"{code(f.rule)} ({f.severity.value}) at {code(view.where(f))}" for f in shown
         ) + (f" and {more} more" if more else ""))
         lines.append("")
+    return lines + _pending(report)
+
+
+def _pending(report: Report) -> list[str]:
+    """PR mode: where the rules came from, and the change's own edits to them that apply only after merge."""
+    lines = [f"_Judged by: {escape(report.rules_from)}._", ""] if report.rules_from else []
+    if report.pending_changes:
+        lines.append("**Not applied to this run (take effect only after merge, after the security owners' review):**")
+        lines += [f"- {escape(c.message)}" for c in report.pending_changes]
+        lines.append("")
     return lines
 
 

@@ -57,6 +57,10 @@ def render(report: Report, width: int = 100) -> str:
     if shown:
         named = ", ".join(f"{f.rule} at {view.where(f)}" for f in shown)
         console.print(Text(view.one_line(f"blocking: {named}" + (f" and {more} more" if more else ""))))
+    if report.rules_from:
+        console.print(Text(f"judged by: {report.rules_from}"))
+    for pending in report.pending_changes:
+        console.print(Text(f"not applied until merged (security owners' review): {pending.message}"))
     if report.policies:
         console.print()
         console.print(_policies(report))
