@@ -105,6 +105,37 @@ def not_applicable(message: str, location: Location | None = None, **evidence: A
     return Result(Status.NOT_APPLICABLE, message, location, evidence)
 
 
+NOT_GAPS = ("symbolic link", "notebook is not valid JSON; scanned as plain text", "baseline ignored")
+"""Skip reasons that leave nothing unread (a symlink's target is scanned itself; a notebook read as text)."""
+
+TEXT_SUFFIXES = frozenset({
+    "py", "pyi", "ipynb", "js", "ts", "tsx", "jsx", "go", "rs", "java", "kt", "rb", "php", "c", "h", "cc", "cpp",
+    "hpp", "cs", "swift", "scala", "sh", "bash", "zsh", "ps1", "sql", "r", "jl", "lua", "pl", "tf", "hcl", "yml",
+    "yaml", "json", "jsonl", "toml", "ini", "cfg", "conf", "env", "properties", "xml", "html", "md", "rst", "txt",
+    "csv", "tsv", "dockerfile", "gradle", "mk", "cmake",
+})
+"""Suffixes of files that are meant to be text: binary content there is a file a text scan failed to read."""
+
+
+def coverage_gaps(skipped: Iterable[Any], needs: str) -> list[Result]:
+    """One ``unknown`` per file a content scan should have read and did not (oversize, unreadable, a parse error,
+    binary where text is expected), so a scan that skipped files is never a plain pass for them.
+
+    ``skipped`` holds objects with ``path`` and ``reason`` (the scanners' ``Skipped``); binary files whose name
+    does not say text (images, archives) and the reasons in ``NOT_GAPS`` are not gaps.
+    """
+    gaps: list[Result] = []
+    for item in skipped:
+        path, reason = str(item.path), str(item.reason)
+        if reason.startswith(NOT_GAPS):
+            continue
+        suffix = path.rsplit("/", 1)[-1].rsplit(".", 1)[-1].lower()
+        if reason.startswith("binary content") and suffix not in TEXT_SUFFIXES:
+            continue
+        gaps.append(unknown(f"{path} was not scanned: {reason}", needs, Location(path), reason=reason))
+    return gaps
+
+
 def unreadable(exc: UnreadableFile) -> Result:
     """An ``unknown`` result for a file that could not be read."""
     return unknown(f"{exc.path} could not be read: {exc.reason}", "a readable file", Location(exc.path))

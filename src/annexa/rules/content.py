@@ -15,7 +15,17 @@ from annexa.catalog import load_catalog
 from annexa.errors import UnreadableFile
 from annexa.model import Location, Result
 from annexa.paths import match_any
-from annexa.rules.base import PENDING_EVIDENCE, RuleContext, RuleFn, failed, not_applicable, passed, unknown, unreadable
+from annexa.rules.base import (
+    PENDING_EVIDENCE,
+    RuleContext,
+    RuleFn,
+    coverage_gaps,
+    failed,
+    not_applicable,
+    passed,
+    unknown,
+    unreadable,
+)
 from annexa.scan.pii import PiiFileScan, scan_file, scan_parquet
 from annexa.scan.secrets import SecretScan, SecretScanError, Skipped, scan_files
 from annexa.scan.semgrep import Match, SemgrepRun, run_semgrep
@@ -63,7 +73,9 @@ def check_no_secrets_in_change(ctx: RuleContext) -> Iterable[Result]:
                         if hit.pragma_ignored else ""),
                      Location(hit.path, hit.line), key=f"{hit.type}:{hit.digest}",
                      type=hit.type, file=hit.path, line=hit.line, hash=f"sha256:{hit.digest}", **pending)
-    if not scan.hits:
+    gaps = coverage_gaps(scan.skipped, "files the secret scanner can read (UTF-8 text within max_file_bytes)")
+    yield from gaps
+    if not scan.hits and (scan.files or not gaps):
         yield passed(f"No secrets in {scan.files:,} files ({scan.lines:,} lines, {_mode(ctx)})",
                      files=scan.files, lines=scan.lines, bytes=scan.bytes, scope=_mode(ctx),
                      baselined=len(scan.baselined), **_skips(scan.skipped))
@@ -98,6 +110,7 @@ def check_semgrep_rule(ctx: RuleContext) -> Iterable[Result]:
         yield unknown(f"semgrep could not run: {run.error}", "semgrep able to run offline (pip install semgrep)",
                       error=run.error)
         return
+    yield from coverage_gaps(run.skipped, "Python files semgrep can read and parse")
     matches = [m for m in run.matches.get(ctx.rule.id, []) if _introduced(ctx, m)]
     for m in matches:
         yield failed(m.message, Location(m.path, m.line, m.end_line), key=m.key, engine="semgrep",
