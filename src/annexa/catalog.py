@@ -35,6 +35,9 @@ class RuleSpec:
     references: tuple[str, ...]
     examples: Mapping[str, str]
     semgrep: Mapping[str, Any] | None
+    scope: str = "change"
+    """In PR mode: ``change`` (a costly content scan: only what the change adds) or ``repository`` (the whole
+    checkout; findings on what the change adds are marked introduced)."""
 
     def defaults(self) -> dict[str, Any]:
         """Parameter defaults as a plain mapping."""
@@ -80,6 +83,11 @@ class Policy:
     def location(self, key: str) -> Location | None:
         """Where ``key`` of the document control is, for policies in the checkout (not the shipped pack)."""
         return None if self.builtin else Location(self.path, self.lines.get(key) or self.lines.get("id"))
+
+
+FAMILY_SCOPE = {"content": "change", "model_files": "change", "pull_request": "change"}
+"""PR-mode scope of a family's rules when the catalog entry does not say: costly content scans look at the
+change only; every other family reads the whole checkout."""
 
 
 def builtin_dir(name: str) -> Path:
@@ -141,6 +149,7 @@ def _load_catalog(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Mapp
             references=tuple(data.get("references", ())),
             examples=data.get("examples", {}),
             semgrep=data.get("semgrep"),
+            scope=data.get("scope") or FAMILY_SCOPE.get(data["family"], "repository"),
         )
     if errors:
         raise InputErrors(errors)

@@ -10,6 +10,7 @@ appears in a message.
 from __future__ import annotations
 
 import argparse
+import base64
 import datetime as dt
 import json
 import uuid
@@ -20,11 +21,12 @@ from typing import Any
 
 from github import GithubException
 
+from annexa.collect.base_revision import MAX_BYTES, BaseFiles, BaseRevision, check_path
 from annexa.collect.checkout import Checkout
 from annexa.collect.github import GitHubClient, PullCollector, PullFacts, RetryPolicy, SettingsCollector, Unavailable
-from annexa.engine import Inputs, load_inputs, run_check
-from annexa.errors import AnnexaError
-from annexa.facts import Facts, RepoSettings
+from annexa.engine import Inputs, load_inputs, rule_params, run_check
+from annexa.errors import AnnexaError, CollectError, UnreadableFile
+from annexa.facts import ChangeSet, Facts, RepoSettings
 from annexa.model import Severity
 from annexa.paths import match_any
 from annexa.publish.github import (
@@ -43,6 +45,13 @@ TOKEN_VARIABLES = ("ANNEXA_GITHUB_TOKEN", "GITHUB_TOKEN")
 PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review")
 EXIT_OK, EXIT_FAIL = 0, 1
 
+PULL_REQUEST_TARGET_REFUSAL = (
+    "annexa ci does not run on pull_request_target: that event checks out the base branch, so the pull request's "
+    "code is not what would be checked, and checking out and running the pull request's code there (with a "
+    "write token and the repository's secrets) is how such workflows get taken over. Run annexa on the "
+    "pull_request event (fork pull requests get the job summary, SARIF and exit code)."
+)
+
 
 @dataclass(frozen=True)
 class CiOutcome:
@@ -58,8 +67,11 @@ class CiOutcome:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``annexa ci``."""
     parser.add_argument("--path", type=Path, help="the checkout (default: $GITHUB_WORKSPACE or .)")
-    parser.add_argument("--config", type=Path, help="config file (default: PATH/.annexa.yml)")
-    parser.add_argument("--policies", type=Path, action="append", help="policy folder or file (repeatable)")
+    parser.add_argument("--config", type=Path, help="config file (default: .annexa.yml of the pull request's base "
+                        "revision, so a pull request cannot loosen its own check); an explicit file is used as given")
+    parser.add_argument("--policies", type=Path, action="append",
+                        help="policy folder or file (repeatable; default: the config's, read from the base "
+                             "revision); explicit ones are used as given")
     parser.add_argument("--fail-on", choices=[s.value for s in Severity], help="override the config's fail_on")
     parser.add_argument("--comment", action=argparse.BooleanOptionalAction, default=True,
                         help="post or update the report comment on the pull request (default: on)")
@@ -133,10 +145,9 @@ class ActionsContext:
 def branch_patterns(inputs: Inputs) -> list[str]:
     """Every ``branches`` glob any settings rule is run with (policy requirement, config or default)."""
     patterns: list[str] = []
-    for policy in inputs.policies:
-        for req in policy.requirements:
-            spec = inputs.catalog[req.rule]
-            params = {**spec.defaults(), **req.params, **inputs.config.params.get(req.rule, {})}
+    rules = dict.fromkeys(req.rule for policy in inputs.policies for req in policy.requirements)
+    for rule in rules:
+        for params in rule_params(inputs, rule):
             for pattern in params.get("branches") or []:
                 if pattern not in patterns:
                     patterns.append(str(pattern))
@@ -146,35 +157,44 @@ def branch_patterns(inputs: Inputs) -> list[str]:
 def run_ci(args: argparse.Namespace, env: Mapping[str, str], today: dt.date | None = None) -> CiOutcome:
     """Run ``annexa ci``; see the module docstring."""
     ctx = ActionsContext.from_env(env)
+    if ctx.event_name == "pull_request_target":
+        raise AnnexaError(PULL_REQUEST_TARGET_REFUSAL)
     root: Path = args.path or Path(env.get("GITHUB_WORKSPACE") or ".")
     if not root.is_dir():
         raise AnnexaError(f"{root}: not a directory")
-    inputs = load_inputs(root, args.config, args.policies, Severity(args.fail_on) if args.fail_on else None)
+    fail_on = Severity(args.fail_on) if args.fail_on else None
     messages: list[str] = []
     notes: list[str] = []
     number = ctx.pull_number
     client = GitHubClient(ctx.token, ctx.api_url, RetryPolicy()) if ctx.token else None
+    checkout = Checkout(root)
 
     pull = PullFacts(None, None, "no pull request: this run is for a " + (ctx.event_name or "non-PR") + " event")
+    if number is not None:
+        pull = _read_pull(client, ctx, number)
+    change, base = pull.change, None
+    if number is not None:
+        change, base = _change_and_base(checkout, ctx, client, pull, notes)
+    inputs = load_inputs(root, args.config, args.policies, fail_on, base)
+    if number is not None and base is None:
+        inputs = replace(inputs, rules_from=_unjudged(args, change))
     settings: RepoSettings | None = None
     settings_reason = "no GitHub token: pass inputs.token (or set ANNEXA_GITHUB_TOKEN) to read repository settings"
     archived = False
     if client is None:
         notes.append("No GitHub token was given, so settings were not read and nothing was posted.")
-        if number is not None:
-            pull = PullFacts(None, None, "no GitHub token to read the pull request", state="unreadable")
     else:
         if number is not None:
-            pull = _collect_pull(client, ctx, number, inputs)
+            pull = _with_team_members(client, ctx, pull, inputs)
         collector = SettingsCollector(client, ctx.repository)
         settings = collector.collect(branch_patterns(inputs))
         archived = collector.archived
 
-    checkout = Checkout(root)
     facts = Facts(
         platform="github",
         checkout=checkout,
-        change=pull.change,
+        base=base,
+        change=change,
         settings=settings,
         settings_reason=settings_reason,
         pull_request=pull.pull_request,
@@ -247,10 +267,59 @@ def run_ci(args: argparse.Namespace, env: Mapping[str, str], today: dt.date | No
     )
 
 
-def _collect_pull(client: GitHubClient, ctx: ActionsContext, number: int, inputs: Inputs) -> PullFacts:
-    """The pull request; owning teams are resolved only when the PR changes weight files."""
+def _read_pull(client: GitHubClient | None, ctx: ActionsContext, number: int) -> PullFacts:
+    if client is None:
+        return PullFacts(None, None, "no GitHub token to read the pull request", state="unreadable")
+    return PullCollector(client, ctx.repository).collect(number)
+
+
+def _change_and_base(
+    checkout: Checkout, ctx: ActionsContext, client: GitHubClient | None, pull: PullFacts, notes: list[str]
+) -> tuple[ChangeSet | None, BaseFiles | None]:
+    """The change set and the base revision the change is judged by.
+
+    On the merge commit (GitHub's checkout for ``pull_request``) the change is ``HEAD^1..HEAD`` read locally, so
+    introduced lines are lines of the files on disk, and the base is ``HEAD^1``. On the PR head itself the API's
+    files and patch lines fit the files on disk; the base is the PR's base commit, read locally when the clone
+    has it, else through the contents API.
+    """
+    pr = pull.pull_request
+    head_sha = pr.head_sha if pr else ctx.head_sha
+    head = checkout.head_commit() if checkout.is_git else None
+    parents = BaseRevision.parents(checkout.root) if head else []
+    if head and len(parents) == 2 and (not head_sha or parents[1] == head_sha):
+        change = checkout.diff(parents[0], "HEAD")
+        if pull.change is not None:
+            change = replace(change, truncated=pull.change.truncated)
+        return change, BaseRevision(checkout.root, parents[0], f"{parents[0][:12]} (the merge commit's first parent)")
+    base_sha = pull.change.base if pull.change is not None else None
+    if head and head_sha and head != head_sha:
+        notes.append(f"The checkout ({head[:12]}) is neither the pull request head nor a merge commit with it as "
+                     "second parent (a shallow clone? use actions/checkout with fetch-depth: 2): introduced lines "
+                     "come from the pull request's patch and can be off where the base changed the same files.")
+    if not base_sha:
+        return pull.change, None
+    if head:
+        try:
+            return pull.change, BaseRevision.open(checkout.root, base_sha)
+        except CollectError:
+            pass
+    if client is not None:
+        return pull.change, ApiBaseFiles(client, ctx.repository, base_sha)
+    return pull.change, None
+
+
+def _unjudged(args: argparse.Namespace, change: ChangeSet | None) -> str:
+    """What to say when the base revision cannot be read at all (no git history and no API)."""
+    if args.config is not None or args.policies:
+        return "config and policies from the command line; the base revision could not be read"
+    return ("the checkout's own config, policies and secrets baseline: the base revision could not be read (no git "
+            "history and no API access), so the change's edits to them, if any, are applied")
+
+
+def _with_team_members(client: GitHubClient, ctx: ActionsContext, pull: PullFacts, inputs: Inputs) -> PullFacts:
+    """Owning teams are resolved only when the PR changes weight files."""
     collector = PullCollector(client, ctx.repository)
-    pull = collector.collect(number)
     pr = pull.pull_request
     if pr is None or pull.change is None:
         return pull
@@ -322,3 +391,49 @@ def _upload_sarif(
         published.sarif_id = GitHubPublisher(client, ctx.repository).upload_sarif(sarif, ctx.head_sha or "", ref)
     except (GithubException, Unavailable) as exc:
         notes.append(refusal(exc, "SARIF not uploaded to code scanning", "security-events: write"))
+
+
+class ApiBaseFiles(BaseFiles):
+    """The base revision read through GitHub's contents API, for a checkout without the base commit (a shallow
+    clone): ``GET /repos/{o}/{r}/contents/{path}?ref=SHA``, bounded like the local reader."""
+
+    def __init__(self, client: GitHubClient, repository: str, commit: str) -> None:
+        self.client = client
+        self.repository = repository
+        self.commit = commit
+        self.label = f"{commit[:12]} (read through the GitHub API)"
+
+    def _get(self, path: str) -> Any:
+        check_path(path)
+        try:
+            return self.client.get_json(f"/repos/{self.repository}/contents/{path}", {"ref": self.commit})
+        except GithubException as exc:
+            if exc.status == 404:
+                return None
+            raise CollectError(f"{path} of the base revision {self.commit[:12]}: GitHub answered {exc.status}") \
+                from None
+        except Unavailable as exc:
+            raise CollectError(f"{path} of the base revision {self.commit[:12]}: {exc.reason}") from None
+
+    def read_bytes(self, path: str, limit: int = MAX_BYTES) -> bytes | None:
+        data = self._get(path)
+        if data is None or isinstance(data, list):
+            return None
+        if data.get("type") != "file":
+            raise UnreadableFile(path, f"{data.get('type')} in the base revision; not read")
+        if int(data.get("size") or 0) > limit:
+            raise UnreadableFile(path, f"{data.get('size'):,} bytes in the base revision, over the {limit:,}-byte "
+                                       "limit")
+        if data.get("encoding") != "base64":
+            raise UnreadableFile(path, "the contents API gave no content (too large)")
+        return base64.b64decode(str(data.get("content") or ""))
+
+    def exists(self, path: str) -> bool:
+        data = self._get(path)
+        return isinstance(data, dict) and data.get("type") == "file"
+
+    def files_under(self, folder: str) -> list[str]:
+        data = self._get(folder.rstrip("/"))
+        if not isinstance(data, list):
+            return []
+        return sorted(str(e["path"]) for e in data if isinstance(e, dict) and e.get("type") == "file")

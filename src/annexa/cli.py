@@ -17,6 +17,7 @@ from rich.table import Table
 
 from annexa import __version__
 from annexa.catalog import builtin_dir, load_catalog, load_policies
+from annexa.collect.base_revision import BaseRevision
 from annexa.collect.checkout import Checkout
 from annexa.collect.snapshot import load_snapshot
 from annexa.config import CONFIG_NAME, STARTER_CONFIG
@@ -67,9 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check a checkout offline")
     check.add_argument("path", nargs="?", default=".", type=Path, help="the checkout (default: .)")
-    check.add_argument("--base", help="git ref: only what the diff from REF adds counts as introduced")
-    check.add_argument("--config", type=Path, help=f"config file (default: PATH/{CONFIG_NAME})")
-    check.add_argument("--policies", type=Path, action="append", help="policy folder or file (repeatable)")
+    check.add_argument("--base", help="git ref: only what the diff from REF adds counts as introduced; config, "
+                       "policies, waivers and secrets baseline are read from REF, not from the change")
+    check.add_argument("--config", type=Path, help=f"config file (default: PATH/{CONFIG_NAME}, from REF with "
+                       "--base); an explicit file is used as given")
+    check.add_argument("--policies", type=Path, action="append", help="policy folder or file (repeatable); "
+                       "used as given, even with --base")
     check.add_argument("--settings", type=Path, help="JSON/YAML snapshot of repository settings")
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--output", type=Path, help="write the report here instead of standard output")
@@ -223,11 +227,12 @@ def _check(args: argparse.Namespace, out: Console) -> int:
     if not root.is_dir():
         raise AnnexaError(f"{root}: not a directory")
     fail_on = Severity(args.fail_on) if args.fail_on else None
-    inputs = load_inputs(root, args.config, args.policies, fail_on)
     checkout = Checkout(root)
     change = checkout.diff(args.base) if args.base else None
+    base = BaseRevision.open(checkout.root, args.base) if args.base else None
+    inputs = load_inputs(root, args.config, args.policies, fail_on, base)
     settings = load_snapshot(args.settings) if args.settings else None
-    facts = Facts(platform="local", checkout=checkout, change=change, settings=settings)
+    facts = Facts(platform="local", checkout=checkout, change=change, settings=settings, base=base)
     run = RunInfo(
         id=str(uuid.uuid4()),
         started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -14,7 +14,8 @@ def rule_page(spec: RuleSpec, required_by: list[tuple[Policy, str]] | None = Non
         f"# `{spec.id}`: {spec.title}",
         "",
         f"*Family:* {spec.family} · *Default severity:* {spec.severity.value} · "
-        f"*Platforms:* {', '.join(spec.platforms)}",
+        f"*Platforms:* {', '.join(spec.platforms)} · *In a pull request:* "
+        + ("what the change adds" if spec.scope == "change" else "the whole repository, additions marked introduced"),
         "",
         "## What it checks",
         "",

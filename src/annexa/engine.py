@@ -10,23 +10,33 @@ from pathlib import Path
 from typing import Any
 
 from annexa.catalog import Policy, RuleSpec, builtin_dir, load_catalog, load_policies
+from annexa.collect.base_revision import BaseFiles
 from annexa.config import CONFIG_NAME, Config, load_config
-from annexa.facts import Facts
+from annexa.errors import InputError, InputErrors
+from annexa.facts import ChangeSet, Facts
 from annexa.model import Finding, Location, Result, Severity, Status, fingerprint
 from annexa.paths import match_any
-from annexa.report import PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
+from annexa.report import PendingChange, PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
 from annexa.rules import registry
-from annexa.rules.base import RuleContext, RuleFn
+from annexa.rules.base import PENDING_EVIDENCE, RuleContext, RuleFn
 from annexa.waivers import covers, waiver_problems
 
 
 @dataclass(frozen=True)
 class Inputs:
-    """What a run is judged against: the config, the policies and the rule catalog."""
+    """What a run is judged against: the config, the policies and the rule catalog.
+
+    In PR mode (``base`` given to ``load_inputs``) they come from the base revision; ``rules_from`` says where
+    they came from, and ``base`` is the revision the change's own edits to them are compared with.
+    """
 
     config: Config
     policies: tuple[Policy, ...]
     catalog: Mapping[str, RuleSpec]
+    rules_from: str | None = None
+    base: BaseFiles | None = None
+    config_from_base: bool = False
+    policies_from_base: bool = False
 
 
 def load_inputs(
@@ -34,18 +44,84 @@ def load_inputs(
     config_file: Path | None = None,
     policy_dirs: Sequence[Path] | None = None,
     fail_on: Severity | None = None,
+    base: BaseFiles | None = None,
 ) -> Inputs:
-    """Load and cross-check config, policies and catalog; every problem raises with file, line and field."""
+    """Load and cross-check config, policies and catalog; every problem raises with file, line and field.
+
+    With ``base`` (PR mode) the config and the repository's policy files are read from the base revision, so the
+    change is judged by the rules it is merged into; only on a first run (no config in the base) is the change's
+    config used. ``config_file`` and ``policy_dirs`` given by the operator are used as given.
+    """
     catalog = load_catalog()
-    path = config_file or root / CONFIG_NAME
     rule_params = {rule: set(spec.params) for rule, spec in catalog.items()}
-    config = load_config(path, _display(path, root), rule_params) if config_file or path.exists() else Config()
-    if policy_dirs is None:
-        policy_dirs = [builtin_dir("policies") if p == "builtin" else root / p for p in config.policies]
-    policies = load_policies(list(policy_dirs), catalog, root)
+    config, config_from_base, said = _config(root, config_file, base, rule_params)
+    policies_from_base = False
+    if policy_dirs is not None:
+        policies = load_policies(list(policy_dirs), catalog, root)
+        said.append("policies from the command line")
+    elif base is None:
+        policies = load_policies([_policy_dir(root, p) for p in config.policies], catalog, root)
+    else:
+        policies, policies_from_base = _base_policies(config, base, catalog, root, strict=config_from_base)
     if fail_on is not None:
         config = replace(config, fail_on=fail_on)
-    return Inputs(config, tuple(policies), catalog)
+    return Inputs(config, tuple(policies), catalog, "; ".join(said) if base is not None else None, base,
+                  config_from_base, policies_from_base)
+
+
+def _policy_dir(root: Path, name: str) -> Path:
+    return builtin_dir("policies") if name == "builtin" else root / name
+
+
+def _config(
+    root: Path, config_file: Path | None, base: BaseFiles | None, rule_params: Mapping[str, set[str]]
+) -> tuple[Config, bool, list[str]]:
+    """The config, whether it came from the base revision, and what to say about where it came from."""
+    if config_file is not None:
+        return load_config(config_file, _display(config_file, root), rule_params), False, [
+            f"config from the command line ({config_file})"]
+    path = root / CONFIG_NAME
+    if base is not None and base.exists(CONFIG_NAME):
+        with base.materialise([CONFIG_NAME]) as top:
+            config = load_config(top / CONFIG_NAME, CONFIG_NAME, rule_params)
+        return config, True, [f"config, waivers and secrets baseline from the base revision {base.label}"]
+    config = load_config(path, _display(path, root), rule_params) if path.exists() else Config()
+    if base is None:
+        return config, False, []
+    if path.exists():
+        return config, False, [f"first run: the base revision {base.label} has no {CONFIG_NAME}, so the change's "
+                               f"{CONFIG_NAME} is used"]
+    return config, False, [f"no {CONFIG_NAME} in the base revision {base.label} or the change: built-in defaults"]
+
+
+def _base_policy_files(base: BaseFiles, name: str) -> list[str]:
+    name = name.strip("/").removeprefix("./")
+    if base.exists(name):
+        return [name]
+    return [f for f in base.files_under(name) if f.endswith((".yml", ".yaml"))]
+
+
+def _base_policies(
+    config: Config, base: BaseFiles, catalog: Mapping[str, RuleSpec], root: Path, strict: bool
+) -> tuple[list[Policy], bool]:
+    """The policies the config names: builtin from the package, the others from the base revision.
+
+    ``strict`` (the config came from the base): a folder missing from the base is an error. On a first run a
+    folder the base does not have yet is read from the change. Also returns whether any came from the base.
+    """
+    files = {p: _base_policy_files(base, p) for p in config.policies if p != "builtin"}
+    local = [p for p, names in files.items() if not names]
+    if strict and local:
+        raise InputErrors([InputError(config.source or CONFIG_NAME, None, "policies",
+                                      f"{name} has no policy files in the base revision {base.label}")
+                           for name in local])
+    with base.materialise([f for names in files.values() for f in names]) as top:
+        folders = [builtin_dir("policies")] if "builtin" in config.policies else []
+        folders += [top / f for names in files.values() for f in names]
+        policies = load_policies(folders, catalog, top) if folders else []
+    if local:
+        policies += load_policies([root / p for p in local], catalog, root)
+    return policies, any(files.values())
 
 
 def _display(path: Path, root: Path) -> str:
@@ -67,12 +143,33 @@ class _Group:
     statuses: list[Status]
 
 
+def resolve_params(spec: RuleSpec, requirement: Mapping[str, Any], config: Config) -> dict[str, Any]:
+    """A rule's parameters: catalog defaults, overridden by the policy requirement, overridden by the config."""
+    return {**spec.defaults(), **requirement, **config.params.get(spec.id, {})}
+
+
+def rule_params(inputs: Inputs, rule: str) -> list[dict[str, Any]]:
+    """Every distinct parameter set ``rule`` runs with in this run (as ``run_check`` resolves them); when no
+    policy requires the rule, its defaults with the config's ``params``."""
+    spec = inputs.catalog[rule]
+    found = [resolve_params(spec, req.params, inputs.config)
+             for policy in inputs.policies for req in policy.requirements if req.rule == rule]
+    distinct = {json.dumps(p, sort_keys=True, default=str): p for p in found}
+    return list(distinct.values()) or [resolve_params(spec, {}, inputs.config)]
+
+
+def max_waiver_days(inputs: Inputs) -> int:
+    """The longest a waiver may run: the strictest ``waivers-valid.max_days`` any requirement runs with, so a
+    waiver the report calls invalid never waives a finding."""
+    return min(int(p.get("max_days") or 365) for p in rule_params(inputs, "waivers-valid"))
+
+
 def _groups(inputs: Inputs) -> list[_Group]:
     groups: dict[tuple[str, str], _Group] = {}
     for policy in inputs.policies:
         for req in policy.requirements:
             spec = inputs.catalog[req.rule]
-            params = {**spec.defaults(), **req.params, **inputs.config.params.get(req.rule, {})}
+            params = resolve_params(spec, req.params, inputs.config)
             key = (req.rule, json.dumps(params, sort_keys=True, default=str))
             group = groups.get(key)
             if group is None:
@@ -102,9 +199,7 @@ def run_check(
     facts = replace(facts, policies=inputs.policies)
     implementations = {**registry(), **(overrides or {})}
     cache: dict[str, Any] = {}
-    valid_waivers = [
-        w for w in inputs.config.waivers if not waiver_problems(w, today, _max_waiver_days(inputs))
-    ]
+    valid_waivers = [w for w in inputs.config.waivers if not waiver_problems(w, today, max_waiver_days(inputs))]
     findings: list[Finding] = []
     by_requirement: dict[tuple[str, str], list[Status]] = {}
     for group in _groups(inputs):
@@ -159,7 +254,40 @@ def run_check(
         policies=policies,
         controls=control_statuses(findings),
         rules={rule: spec for rule, spec in inputs.catalog.items() if rule in used},
+        pending_changes=tuple(pending_changes(inputs, facts.change, findings)),
+        rules_from=inputs.rules_from,
     )
+
+
+def pending_changes(inputs: Inputs, change: ChangeSet | None, findings: Sequence[Finding] = ()) -> list[PendingChange]:
+    """The change's edits to what judges it that this run did not apply: they take effect only after merge."""
+    if change is None or inputs.base is None:
+        return []
+    owners = ", ".join(inputs.config.owners_of("security")) or "the security owners"
+    after = f"takes effect only after merge and needs review by {owners}"
+    base = inputs.base.label
+    pending: list[PendingChange] = []
+    edited = sorted({*change.files, *(c.previous_path for c in change.files.values() if c.previous_path)})
+    folders = [p.strip("/").removeprefix("./") for p in inputs.config.policies if p != "builtin"]
+    baselines = {str(p.get("baseline")) for p in rule_params(inputs, "no-secrets-in-change") if p.get("baseline")}
+    for path in edited:
+        if path == CONFIG_NAME or match_any(inputs.config.path_class("config"), path):
+            if inputs.config_from_base:
+                pending.append(PendingChange(path, "config", f"{path} is edited by this change; this run used the "
+                                             f"base revision's config ({base}): the edit {after}"))
+        elif inputs.policies_from_base and (any(path == f or path.startswith(f + "/") for f in folders)
+                                            or match_any(inputs.config.path_class("policies"), path)):
+            pending.append(PendingChange(path, "policy", f"{path} (a policy) is edited by this change; this run used "
+                                         f"the base revision's policies ({base}): the edit {after}"))
+        elif path in baselines:
+            pending.append(PendingChange(path, "secrets-baseline", f"{path} (the secrets baseline) is edited by this "
+                                         f"change; this run used the base revision's ({base}): the edit {after}"))
+    for f in findings:
+        note = f.evidence.get(PENDING_EVIDENCE)
+        if note and f.location is not None:
+            pending.append(PendingChange(f.location.path, "allowlist-pragma", f"{f.location}: {note}; it {after}",
+                                         f.location.line))
+    return pending
 
 
 def _test_paths(params: Mapping[str, Any]) -> str | Severity:
@@ -171,11 +299,6 @@ def _test_paths(params: Mapping[str, Any]) -> str | Severity:
         return Severity(value)
     except ValueError:
         return "check"
-
-
-def _max_waiver_days(inputs: Inputs) -> int:
-    spec = inputs.catalog["waivers-valid"]
-    return int({**spec.defaults(), **inputs.config.params.get("waivers-valid", {})}.get("max_days", 365))
 
 
 def _run_rule(fn: Any, ctx: RuleContext) -> list[Result]:

@@ -14,6 +14,7 @@ from annexa.model import Location
 
 if TYPE_CHECKING:
     from annexa.catalog import Policy
+    from annexa.collect.base_revision import BaseFiles
     from annexa.collect.checkout import Checkout
 
 T = TypeVar("T")
@@ -160,3 +161,5 @@ class Facts:
     pull_request: PullRequest | None = None
     pull_request_reason: str = "no pull request context: run in a pull request (annexa ci)"
     policies: tuple[Policy, ...] = ()
+    base: BaseFiles | None = None
+    """PR mode: the base revision, which the change is judged by (its secrets baseline, its allow-pragmas)."""

@@ -102,6 +102,18 @@ class ControlStatus:
 
 
 @dataclass(frozen=True)
+class PendingChange:
+    """An edit the change makes to what judges it (config, policies, secrets baseline, allow-pragmas): this run
+    did not apply it; it takes effect only after merge and needs the security owners' review."""
+
+    path: str
+    kind: str
+    """``config``, ``policy``, ``secrets-baseline`` or ``allowlist-pragma``."""
+    message: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything a renderer needs; ``rules`` holds the catalog entries of the rules that ran."""
 
@@ -111,6 +123,10 @@ class Report:
     policies: tuple[PolicyStatus, ...]
     controls: tuple[ControlStatus, ...]
     rules: Mapping[str, RuleSpec]
+    pending_changes: tuple[PendingChange, ...] = ()
+    """The change's own edits to its rules, which this run did not apply (PR mode)."""
+    rules_from: str | None = None
+    """Where config, policies, waivers and baselines were taken from (PR mode), in words."""
 
     @property
     def blocking(self) -> tuple[Finding, ...]:
@@ -173,6 +189,10 @@ class Report:
                 {"id": c.id, "title": c.title, "status": c.status.value, "rules": list(c.rules)} for c in self.controls
             ],
             "findings": [finding_json(f) for f in self.findings],
+            "rules_from": self.rules_from,
+            "pending_changes": [
+                {"path": c.path, "line": c.line, "kind": c.kind, "message": c.message} for c in self.pending_changes
+            ],
         }
 
 

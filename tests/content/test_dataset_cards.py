@@ -75,11 +75,12 @@ def test_no_training_data_is_not_applicable(tmp_path: Path) -> None:
     assert [outcome(r) for r in run_rule(RULE, checkout)] == [("not_applicable", None, None)]
 
 
-def test_pull_request_mode_checks_only_touched_datasets(tmp_path: Path) -> None:
+def test_pull_request_mode_checks_every_dataset(tmp_path: Path) -> None:
+    """scope: repository: the folder the change does not touch is reported too (as not introduced)."""
     files = {"data/old/a.csv": "x\n", "data/new/b.csv": "y\n", "data/new/README.md": CARD}
     checkout = make_checkout(tmp_path, files)
     results = run_rule(RULE, checkout, change=change_of({"data/new/b.csv": None}))
-    assert [outcome(r) for r in results] == [("pass", "data/new/README.md", None)]
+    assert [outcome(r) for r in results] == [("pass", "data/new/README.md", None), ("fail", "data/old", None)]
 
 
 def test_changing_a_card_rechecks_its_folder(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from annexa import cli
 from annexa.collect.checkout import Checkout
-from annexa.model import Status
+from annexa.model import Location, Status
 from annexa.scan import secrets as secrets_scan
 from tests.content.common import change_of, fake_keys, outcome
 from tests.support import git_commit_all, make_checkout, run_rule
@@ -204,12 +204,20 @@ def test_nothing_to_scan_is_not_applicable(tmp_path: Path) -> None:
     assert [outcome(r) for r in results] == [("not_applicable", None, None)]
 
 
-def test_binary_file_with_py_name_is_skipped_with_its_reason(tmp_path: Path) -> None:
+def test_binary_file_with_py_name_is_unknown_not_pass(tmp_path: Path) -> None:
+    """Coverage is part of pass: a file meant to be text that could not be scanned is unknown, and with nothing
+    else scanned there is no "No secrets in 0 files" pass."""
     checkout = make_checkout(tmp_path, {"src/blob.py": b"\x00\x01\x02" + KEYS["huggingface"].encode()})
     [result] = run_rule(RULE, checkout)
-    assert result.status is Status.PASS
-    assert result.evidence["skipped_files"] == [{"path": "src/blob.py",
-                                                 "reason": "binary content (NUL bytes); not scanned"}]
+    assert (result.status, result.location, result.message) == (
+        Status.UNKNOWN, Location("src/blob.py"), "src/blob.py was not scanned: binary content (NUL bytes); not scanned")
+
+
+def test_binary_image_is_not_a_coverage_gap(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path, {"logo.png": b"\x89PNG\x00\x01", "a.py": "x = 1\n"})
+    [result] = run_rule(RULE, checkout)
+    assert (result.status, result.evidence["files"], result.evidence["skipped_files"]) == (
+        Status.PASS, 1, [{"path": "logo.png", "reason": "binary content (NUL bytes); not scanned"}])
 
 
 def test_invalid_utf8_still_finds_the_key(tmp_path: Path) -> None:
@@ -227,7 +235,9 @@ def test_huge_minified_single_line_is_scanned_in_windows(tmp_path: Path) -> None
 
 def test_file_over_the_size_limit_is_skipped_and_listed(tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path, {"dump.sql": "x" * 2000 + "\n", "ok.py": "x = 1\n"})
-    [result] = run_rule(RULE, checkout, params={"max_file_bytes": 1000})
+    gap, result = run_rule(RULE, checkout, params={"max_file_bytes": 1000})
+    assert (gap.status, gap.location, gap.message) == (
+        Status.UNKNOWN, Location("dump.sql"), "dump.sql was not scanned: 2,001 bytes, over the 1,000-byte limit")
     assert result.status is Status.PASS
     assert result.evidence["skipped_files"] == [
         {"path": "dump.sql", "reason": "2,001 bytes, over the 1,000-byte limit"}]

@@ -113,7 +113,9 @@ def test_introduced_marks_only_what_the_change_adds(tmp_path: Path) -> None:
     facts = Facts("local", checkout, change=checkout.diff(base))
     report = engine.run_check(inputs, facts, RUN, TODAY)
     introduced = {(f.rule, f.location.path if f.location else None): f.introduced for f in report.findings}
-    assert introduced == {("weights-in-lfs", "models/new.pt"): True}
+    # weights-in-lfs has scope: repository, so what is already there is reported too, as not introduced
+    assert introduced == {("weights-in-lfs", "models/new.pt"): True, ("weights-in-lfs", "models/waived.pt"): False,
+                          ("weights-in-lfs", "models/expired.pt"): False}
 
 
 def test_a_crashing_rule_becomes_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -191,3 +193,30 @@ def test_test_paths_parameter_lowers_or_skips_findings_in_tests(
                               TODAY)
     got = [(f.status.value, f.severity.value, f.location.path if f.location else "") for f in report.findings]
     assert got == expected
+
+
+def test_a_waiver_the_report_calls_invalid_waives_nothing(tmp_path: Path) -> None:
+    """A policy shortens waivers-valid.max_days: the same resolution (catalog < policy < config) decides both
+    the waivers-valid finding and whether the waiver is honoured."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    strict = POLICY.format(id="A", control="A.8.3", severity="high") + (
+        "  - rule: waivers-valid\n    severity: medium\n    params: {max_days: 30}\n")
+    (policies / "a.yml").write_text(strict)
+    repo = tmp_path / "repo"
+    make_checkout(repo, {".annexa.yml": CONFIG, "models/waived.pt": RAW})
+    inputs = engine.load_inputs(repo, policy_dirs=[policies])
+    assert engine.max_waiver_days(inputs) == 30
+    report = engine.run_check(inputs, Facts("local", Checkout(repo)), RUN, TODAY)
+    found = {(f.rule, f.location.path if f.location else None, f.location.line if f.location else None): f.status
+             for f in report.findings}
+    assert found == {("weights-in-lfs", "models/waived.pt", None): Status.FAIL,
+                     ("waivers-valid", ".annexa.yml", 2): Status.FAIL,
+                     ("waivers-valid", ".annexa.yml", 10): Status.FAIL}
+
+
+def test_rule_params_resolve_catalog_policy_and_config_once(tmp_path: Path) -> None:
+    inputs = setup(tmp_path)
+    assert engine.rule_params(inputs, "waivers-valid") == [{"max_days": 365}]
+    assert engine.rule_params(inputs, "weights-in-lfs") == [
+        {k: v for k, v in inputs.catalog["weights-in-lfs"].defaults().items()}]

@@ -80,13 +80,16 @@ def test_no_weights_is_not_applicable(tmp_path: Path) -> None:
     assert [r.status for r in run_rule("weights-lfs-attributes", checkout)] == [Status.NOT_APPLICABLE]
 
 
-def test_pr_mode_checks_only_changed_weights(tmp_path: Path) -> None:
+def test_pr_mode_checks_every_weight_file(tmp_path: Path) -> None:
+    """weights-in-lfs has scope: repository: in PR mode what is already there is checked too (the engine marks
+    only new.pt as introduced)."""
     make_checkout(tmp_path, {"old.pt": RAW}, git=True)
     (tmp_path / "new.pt").write_bytes(RAW)
     checkout = Checkout(tmp_path)
     change = checkout.diff("HEAD")
     results = run_rule("weights-in-lfs", checkout, change=change)
-    assert [(r.location.path if r.location else None, r.status) for r in results] == [("new.pt", Status.FAIL)]
+    assert [(r.location.path if r.location else None, r.status) for r in results] == [
+        ("new.pt", Status.FAIL), ("old.pt", Status.FAIL)]
 
 
 def test_symlink_out_of_checkout_is_unknown_not_followed(tmp_path: Path) -> None:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from annexa.catalog import builtin_dir, load_catalog, load_policies
 from annexa.ci import ActionsContext, CiOutcome, add_arguments, run_ci
+from annexa.cli import main as cli_main
 from annexa.errors import AnnexaError
-from annexa.model import Status
+from annexa.model import Location, Status
 from annexa.render.markdown import MARKER
+from tests.content.common import fake_keys
 from tests.fakes.github import OCTOKIT_CACHE, FakeGitHub, load_webhook_example
 from tests.github.conftest import HEAD, PR_RULES, REPO
-from tests.support import TODAY, make_checkout
+from tests.support import TODAY, git_commit_all, make_checkout
 
 needs_examples = pytest.mark.skipif(not (OCTOKIT_CACHE / "webhooks-examples").is_dir(),
                                     reason="run tests/fakes/fetch_specs.sh for @octokit/webhooks-examples")
@@ -291,8 +295,9 @@ def test_a_huge_report_fits_one_comment_and_caps_annotations(workspace: Path, fa
     [run] = fake.check_runs(REPO)
     assert len(run["annotations"]) == 500
     assert [r.method for r in fake.requests if "check-runs" in r.path] == ["POST"] + ["PATCH"] * 9
+    # 1,200 new shards plus models/llm.safetensors already in the repository (weights-in-lfs: scope repository)
     assert "annexa: check run: " in "\n".join(outcome.messages)
-    assert any(m.endswith("(500 annotations, 702 more in the report)") for m in outcome.messages)
+    assert any(m.endswith("(500 annotations, 703 more in the report)") for m in outcome.messages)
 
 
 @needs_examples
@@ -306,3 +311,127 @@ def test_merge_group_gets_a_check_run_on_the_queue_commit(workspace: Path, fake:
     assert (run["head_sha"], fake.comments(REPO, 7)) == (payload["merge_group"]["head_sha"], [])
     assert (outcome.report.run.pull_request, statuses(outcome)["weights-owner-approved"]) == (None, Status.UNKNOWN)
     assert not any("/pulls/" in r.path for r in fake.requests)
+
+
+# --- trust boundary and change set in annexa ci ----------------------------------------------------------------
+
+SECRETS_POLICY = POLICY.replace(
+    "  - {rule: secret-scanning-enabled, severity: medium, controls: [A.8.12]}\n",
+    "  - {rule: no-secrets-in-change, severity: critical, controls: [A.8.4]}\n")
+BASE_CONFIG = "policies: [policy]\nowners:\n  security: [\"@acme/security\"]\n"
+SELF_WAIVER = """\
+waivers:
+  - rule: no-secrets-in-change
+    justification: a test key
+    risk: low
+    requested_by: "@mallory"
+    approved_by: "@eve"
+    ticket: SEC-2
+    expires: 2027-01-31
+"""
+
+
+def _git(root: Path, *args: str) -> str:
+    env = ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
+    done = subprocess.run(["git", *env, *args], cwd=root, check=True, capture_output=True, text=True)
+    return done.stdout.strip()
+
+
+def merge_checkout(tmp: Path, key: str) -> tuple[str, str]:
+    """A checkout like GitHub's for pull_request: HEAD is the merge of the PR head into a base that moved on.
+
+    The PR adds a key on line 2 of app.py (its patch says +2); main meanwhile added three lines at the top, so
+    in the merge commit (what is on disk) the key is on line 5. The PR also adds a waiver for its own finding.
+    Returns (merge parent 1 = base, PR head)."""
+    ws = tmp / "ws"
+    make_checkout(ws, {"policy/secure.yml": SECRETS_POLICY, ".annexa.yml": BASE_CONFIG, "app.py": "import os\n"})
+    git_commit_all(ws, "base")
+    _git(ws, "checkout", "-q", "-b", "feature")
+    (ws / "app.py").write_text(f"import os\nKEY = '{key}'\n", encoding="utf-8")
+    (ws / ".annexa.yml").write_text(BASE_CONFIG + SELF_WAIVER, encoding="utf-8")
+    head = git_commit_all(ws, "feature")
+    _git(ws, "checkout", "-q", "main")
+    (ws / "app.py").write_text("# one\n# two\n# three\nimport os\n", encoding="utf-8")
+    base = git_commit_all(ws, "main moves on")
+    _git(ws, "merge", "-q", "--no-ff", "--no-edit", "feature")
+    assert (ws / "app.py").read_text(encoding="utf-8").splitlines()[4] == f"KEY = '{key}'"
+    return base, head
+
+
+@needs_examples
+def test_merge_commit_checkout_judged_by_its_base_with_lines_of_the_merge(workspace: Path, fake: FakeGitHub) -> None:
+    root = workspace / "trusted"
+    key = fake_keys()["aws"]
+    base, head = merge_checkout(root, key)
+    fake.add_pull(REPO, 7, user="mallory", head_sha=head, base_sha=base, files=[
+        {"filename": "app.py", "status": "modified", "patch": f"@@ -1 +1,2 @@\n import os\n+KEY = '{key}'"},
+        {"filename": ".annexa.yml", "status": "modified", "patch": "@@ -3,0 +4,8 @@\n+waivers:"},
+    ])
+    env = {**actions_env(workspace, fake, "tok-admin", "pull_request", event_file(workspace, "pull_request",
+                                                                                    "opened")),
+           "GITHUB_WORKSPACE": str(root / "ws")}
+    outcome = ci(env)
+    secrets = [(f.status, f.location, f.introduced) for f in outcome.report.findings
+               if f.rule == "no-secrets-in-change"]
+    assert secrets == [(Status.FAIL, Location("app.py", 5), True)]
+    assert outcome.exit_code == 1
+    assert [(p.kind, p.path) for p in outcome.report.pending_changes] == [("config", ".annexa.yml")]
+    assert outcome.report.rules_from == (f"config, waivers and secrets baseline from the base revision {base[:12]} "
+                                         "(the merge commit's first parent)")
+    [comment] = fake.comments(REPO, 7)
+    assert "- .annexa.yml is edited by this change; this run used the base revision" in comment["body"]
+
+
+@needs_examples
+def test_pull_request_head_checkout_uses_the_patch_lines(workspace: Path, fake: FakeGitHub) -> None:
+    root = workspace / "trusted"
+    key = fake_keys()["aws"]
+    base, head = merge_checkout(root, key)
+    _git(root / "ws", "checkout", "-q", head)
+    fake.add_pull(REPO, 7, user="mallory", head_sha=head, base_sha=base, files=[
+        {"filename": "app.py", "status": "modified", "patch": f"@@ -1 +1,2 @@\n import os\n+KEY = '{key}'"}])
+    env = {**actions_env(workspace, fake, "tok-admin", "pull_request", event_file(workspace, "pull_request",
+                                                                                    "opened")),
+           "GITHUB_WORKSPACE": str(root / "ws")}
+    outcome = ci(env)
+    secrets = [(f.status, f.location, f.introduced) for f in outcome.report.findings
+               if f.rule == "no-secrets-in-change"]
+    assert secrets == [(Status.FAIL, Location("app.py", 2), True)]
+    assert outcome.report.rules_from == f"config, waivers and secrets baseline from the base revision {base}"
+
+
+@needs_examples
+def test_shallow_checkout_reads_the_base_config_through_the_contents_api(workspace: Path, fake: FakeGitHub) -> None:
+    """No git history (the workspace fixture is not a repository): the base's .annexa.yml comes from the API."""
+    seed(fake)
+    strict = CONFIG.replace('approved_by: "@bob"', 'approved_by: "@carol"')
+    pull = fake.add_pull(REPO, 8, user="alice", head_sha=HEAD, files=[
+        {"filename": ".annexa.yml", "status": "modified", "patch": "@@ -1 +1 @@\n-a\n+b"}])
+    fake.set_file(REPO, ".annexa.yml", strict.replace("policies: [policy]\n", "policies: [builtin]\n").encode(),
+                  ref=pull["base_sha"])
+    path = event_file(workspace, "pull_request", "opened")
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    payload["number"] = payload["pull_request"]["number"] = 8
+    path.write_text(json.dumps(payload), encoding="utf-8")
+    outcome = ci(actions_env(workspace, fake, "tok-admin", "pull_request", path))
+    assert outcome.report.rules_from == (f"config, waivers and secrets baseline from the base revision "
+                                         f"{pull['base_sha'][:12]} (read through the GitHub API)")
+    shipped = load_policies([builtin_dir("policies")], load_catalog())
+    assert [p.id for p in outcome.report.policies] == [p.id for p in shipped]
+    assert [(p.kind, p.path) for p in outcome.report.pending_changes] == [("config", ".annexa.yml")]
+
+
+@needs_examples
+def test_pull_request_target_is_refused(workspace: Path, fake: FakeGitHub, capsys: pytest.CaptureFixture[str],
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(fake)
+    env = actions_env(workspace, fake, "tok-admin", "pull_request_target",
+                      event_file(workspace, "pull_request", "opened"))
+    with pytest.raises(AnnexaError, match="annexa ci does not run on pull_request_target: that event checks out "
+                                          "the base branch, so the pull request's code is not what would be"):
+        ci(env)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli_main(["ci"]) == 2
+    assert "running the pull request's code there" in capsys.readouterr().err.replace("\n", " ")
+    assert fake.requests == []

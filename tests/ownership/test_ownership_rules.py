@@ -324,11 +324,13 @@ def test_weights_with_no_matching_line(tmp_path: Path) -> None:
     assert [r.key for r in results] == ["unowned"] * 3
 
 
-def test_weights_in_pr_mode_only_changed_files(tmp_path: Path) -> None:
+def test_weights_in_pr_mode_every_file(tmp_path: Path) -> None:
+    """scope: repository: unchanged weight files are checked too (reported as not introduced)."""
     checkout = make_checkout(tmp_path, {**WEIGHTS, ".github/CODEOWNERS": WEIGHT_OWNERS})
     change = ChangeSet("main", {"research/old.pt": FileChange("research/old.pt", "added")})
     results = run_rule("weights-codeowned", checkout, platform="github", config=OWNERS, change=change)
-    assert outcome(results) == [(Status.FAIL, "research/old.pt", None)]
+    assert outcome(results) == [(Status.PASS, "models/llm/model.safetensors", None),
+                                (Status.FAIL, "models/public/tiny.bin", None), (Status.FAIL, "research/old.pt", None)]
 
 
 def test_weights_in_pr_mode_all_files_when_codeowners_changes(tmp_path: Path) -> None:

@@ -78,13 +78,16 @@ def test_scripts_and_nested_folders_are_not_workflows(tmp_path: Path, rule: str)
     assert outcomes(rule, tmp_path, files) == [(Status.NOT_APPLICABLE, None, None)]
 
 
-def test_pr_mode_checks_only_changed_ci_files_but_whole_files(tmp_path: Path) -> None:
+def test_pr_mode_checks_every_ci_file(tmp_path: Path) -> None:
+    """Workflow rules have scope: repository: an unchanged workflow is checked too (the engine marks it not
+    introduced), so the "already in the repository" part of the report is complete."""
     files = {
         WF: GOOD.replace(f"@{SHA} # v4", "@v4"),
         ".github/workflows/other.yml": GOOD.replace(f"@{SHA} # v4", "@v3"),
     }
     change = ChangeSet(base="main", files={WF: FileChange(WF, "modified", frozenset({8}))})
-    assert outcomes("actions-pinned", tmp_path, files, change=change) == [(Status.FAIL, WF, 7)]
+    assert outcomes("actions-pinned", tmp_path, files, change=change) == [
+        (Status.FAIL, WF, 7), (Status.FAIL, ".github/workflows/other.yml", 7)]
 
 
 def test_parsed_once_per_run(tmp_path: Path) -> None:

@@ -167,8 +167,10 @@ class Checkout:
         except CollectError:
             return None
 
-    def diff(self, base: str) -> ChangeSet:
-        """What the working tree adds relative to ``base`` (merge base semantics are the caller's choice)."""
+    def diff(self, base: str, head: str | None = None) -> ChangeSet:
+        """What the working tree (or the commit ``head``) adds relative to ``base`` (merge base semantics are the
+        caller's choice). With ``head`` (``annexa ci`` on a merge commit: ``HEAD^1`` against ``HEAD``) untracked
+        files are not part of the change."""
         if not self.is_git:
             raise CollectError(f"{self.root}: --base needs a git checkout")
         try:
@@ -176,7 +178,8 @@ class Checkout:
         except CollectError as exc:
             raise CollectError(f"--base {base}: no such commit in {self.root}") from exc
         changes: dict[str, FileChange] = {}
-        status_out = self._git("diff", "--name-status", "-z", "-M", "--no-ext-diff", base)
+        revs = (base,) if head is None else (base, head)
+        status_out = self._git("diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-textconv", *revs)
         fields = [f for f in status_out.split("\0") if f]
         i = 0
         while i < len(fields):
@@ -190,18 +193,18 @@ class Checkout:
             kind = {"A": "added", "D": "removed"}.get(code[0], "modified")
             changes[path] = FileChange(path, kind, frozenset() if kind == "modified" else None)
             i += 2
-        for path, lines in self._added_lines(base).items():
+        for path, lines in self._added_lines(revs).items():
             known = changes.get(path)
             if known is not None and known.added_lines is not None:
                 changes[path] = FileChange(path, known.status, frozenset(lines), known.previous_path)
-        untracked = self._git("ls-files", "-z", "--others", "--exclude-standard")
+        untracked = self._git("ls-files", "-z", "--others", "--exclude-standard") if head is None else ""
         for path in untracked.split("\0"):
             if path:
                 changes[path] = FileChange(path, "added", None)
         return ChangeSet(base=base, files=changes)
 
-    def _added_lines(self, base: str) -> dict[str, set[int]]:
-        out = self._git("diff", "-U0", "-M", "--no-color", "--no-ext-diff", base)
+    def _added_lines(self, revs: tuple[str, ...]) -> dict[str, set[int]]:
+        out = self._git("diff", "-U0", "-M", "--no-color", "--no-ext-diff", "--no-textconv", *revs)
         added: dict[str, set[int]] = {}
         current: set[int] | None = None
         for line in out.splitlines():

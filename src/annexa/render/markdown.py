@@ -121,6 +121,16 @@ def _head(report: Report, only: view.Filter) -> list[str]:
     note = view.filter_line(report, only)
     if note:
         lines += [f"_{escape(note)}_", ""]
+    return lines + _pending(report)
+
+
+def _pending(report: Report) -> list[str]:
+    """PR mode: where the rules came from, and the change's own edits to them that apply only after merge."""
+    lines = [f"_Judged by: {escape(report.rules_from)}._", ""] if report.rules_from else []
+    if report.pending_changes:
+        lines.append("**Not applied to this run (take effect only after merge, after the security owners' review):**")
+        lines += [f"- {escape(c.message)}" for c in report.pending_changes]
+        lines.append("")
     return lines
 
 

@@ -67,6 +67,10 @@ def render(report: Report, width: int = 100, color: bool = False, only: view.Fil
     note = view.filter_line(report, only)
     if note:
         console.print(Text(view.one_line(note), style="yellow"))
+    if report.rules_from:
+        console.print(Text(f"judged by: {report.rules_from}"))
+    for pending in report.pending_changes:
+        console.print(Text(f"not applied until merged (security owners' review): {pending.message}"))
     if report.policies:
         console.print()
         console.print(_policies(report))

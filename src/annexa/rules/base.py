@@ -58,22 +58,28 @@ class RuleContext:
         return match_any(self.config.path_class(path_class), path)
 
     def in_scope(self, path: str) -> bool:
-        """True when a content rule should look at ``path``: all files, or in PR mode only changed ones."""
+        """True when the rule should look at ``path``: every file, or in PR mode for a rule of ``scope: change``
+        (the catalog field) only the files the change adds or modifies."""
         change = self.facts.change
-        return change is None or change.touches(path)
+        return change is None or self.rule.scope == "repository" or change.touches(path)
 
     def scoped_files(self, path_class: str | None = None) -> list[str]:
-        """Files a content rule should scan: the class (or every file), narrowed to the change in PR mode."""
+        """Files the rule should read: the class (or every file), narrowed to the change for ``scope: change``."""
         if self.checkout is None:
             return []
         files = self.checkout.files() if path_class is None else self.files_in(path_class)
         return [f for f in files if self.in_scope(f)]
 
     def added_lines(self, path: str) -> frozenset[int] | None:
-        """In PR mode the lines the change adds to ``path`` (``None``: every line); ``None`` in a full scan."""
+        """For a ``scope: change`` rule in PR mode the lines the change adds to ``path`` (``None``: every line);
+        ``None`` in a full scan and for ``scope: repository`` rules."""
         change = self.facts.change
-        return None if change is None else change.added_lines(path)
+        return None if change is None or self.rule.scope == "repository" else change.added_lines(path)
 
+
+PENDING_EVIDENCE = "pending_after_merge"
+"""Evidence key of a result that an edit of the change itself could not silence (an allow-pragma the change
+adds): its value says what; the engine lists it among the report's pending changes."""
 
 RuleFn = Callable[[RuleContext], Iterable[Result]]
 """A rule implementation: a pure function of its context."""
@@ -99,6 +105,37 @@ def unknown(message: str, needs: str, location: Location | None = None, **eviden
 def not_applicable(message: str, location: Location | None = None, **evidence: Any) -> Result:
     """The rule does not apply here (no weight files, no workflows, ...)."""
     return Result(Status.NOT_APPLICABLE, message, location, evidence)
+
+
+NOT_GAPS = ("symbolic link", "notebook is not valid JSON; scanned as plain text", "baseline ignored")
+"""Skip reasons that leave nothing unread (a symlink's target is scanned itself; a notebook read as text)."""
+
+TEXT_SUFFIXES = frozenset({
+    "py", "pyi", "ipynb", "js", "ts", "tsx", "jsx", "go", "rs", "java", "kt", "rb", "php", "c", "h", "cc", "cpp",
+    "hpp", "cs", "swift", "scala", "sh", "bash", "zsh", "ps1", "sql", "r", "jl", "lua", "pl", "tf", "hcl", "yml",
+    "yaml", "json", "jsonl", "toml", "ini", "cfg", "conf", "env", "properties", "xml", "html", "md", "rst", "txt",
+    "csv", "tsv", "dockerfile", "gradle", "mk", "cmake",
+})
+"""Suffixes of files that are meant to be text: binary content there is a file a text scan failed to read."""
+
+
+def coverage_gaps(skipped: Iterable[Any], needs: str) -> list[Result]:
+    """One ``unknown`` per file a content scan should have read and did not (oversize, unreadable, a parse error,
+    binary where text is expected), so a scan that skipped files is never a plain pass for them.
+
+    ``skipped`` holds objects with ``path`` and ``reason`` (the scanners' ``Skipped``); binary files whose name
+    does not say text (images, archives) and the reasons in ``NOT_GAPS`` are not gaps.
+    """
+    gaps: list[Result] = []
+    for item in skipped:
+        path, reason = str(item.path), str(item.reason)
+        if reason.startswith(NOT_GAPS):
+            continue
+        suffix = path.rsplit("/", 1)[-1].rsplit(".", 1)[-1].lower()
+        if reason.startswith("binary content") and suffix not in TEXT_SUFFIXES:
+            continue
+        gaps.append(unknown(f"{path} was not scanned: {reason}", needs, Location(path), reason=reason))
+    return gaps
 
 
 def unreadable(exc: UnreadableFile) -> Result:

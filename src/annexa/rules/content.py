@@ -16,7 +16,17 @@ from annexa.errors import UnreadableFile
 from annexa.fixes import secret_fix
 from annexa.model import Location, Result
 from annexa.paths import match_any
-from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown, unreadable
+from annexa.rules.base import (
+    PENDING_EVIDENCE,
+    RuleContext,
+    RuleFn,
+    coverage_gaps,
+    failed,
+    not_applicable,
+    passed,
+    unknown,
+    unreadable,
+)
 from annexa.scan.pii import PiiFileScan, scan_file, scan_parquet
 from annexa.scan.secrets import SecretScan, SecretScanError, Skipped, scan_files
 from annexa.scan.semgrep import Match, SemgrepRun, run_semgrep
@@ -48,17 +58,25 @@ def check_no_secrets_in_change(ctx: RuleContext) -> Iterable[Result]:
     added = {f: ctx.added_lines(f) for f in files}
     max_bytes = int(ctx.params.get("max_file_bytes") or 20_000_000)
     baseline = str(ctx.params.get("baseline") or "")
+    base, pr_mode = ctx.facts.base, ctx.facts.change is not None
     try:
-        scan: SecretScan = ctx.memo(f"content:secrets:{max_bytes}:{baseline}:{sorted(exclude)}",
-                                    lambda: scan_files(checkout, files, added, max_bytes, baseline))
+        scan: SecretScan = ctx.memo(
+            f"content:secrets:{max_bytes}:{baseline}:{sorted(exclude)}:{base and base.commit}:{pr_mode}",
+            lambda: scan_files(checkout, files, added, max_bytes, baseline, base, pragmas_from_base=pr_mode))
     except SecretScanError as exc:
         yield unknown(f"The secret scanner could not run: {exc}", "detect-secrets 1.5 installed", error=str(exc))
         return
     for hit in scan.hits:
-        yield failed(f"{hit.type} at {hit.path}:{hit.line} (sha256 {hit.digest}…); revoke it and remove it",
+        pending = {PENDING_EVIDENCE: "the allowlist pragma this change adds is not honoured"} \
+            if hit.pragma_ignored else {}
+        yield failed(f"{hit.type} at {hit.path}:{hit.line} (sha256 {hit.digest}…); revoke it and remove it"
+                     + (" (an allowlist pragma added by the change itself does not silence it)"
+                        if hit.pragma_ignored else ""),
                      Location(hit.path, hit.line), key=f"{hit.type}:{hit.digest}", fix=secret_fix(hit.type),
-                     type=hit.type, file=hit.path, line=hit.line, hash=f"sha256:{hit.digest}")
-    if not scan.hits:
+                     type=hit.type, file=hit.path, line=hit.line, hash=f"sha256:{hit.digest}", **pending)
+    gaps = coverage_gaps(scan.skipped, "files the secret scanner can read (UTF-8 text within max_file_bytes)")
+    yield from gaps
+    if not scan.hits and (scan.files or not gaps):
         yield passed(f"No secrets in {scan.files:,} files ({scan.lines:,} lines, {_mode(ctx)})",
                      files=scan.files, lines=scan.lines, bytes=scan.bytes, scope=_mode(ctx),
                      baselined=len(scan.baselined), **_skips(scan.skipped))
@@ -93,6 +111,7 @@ def check_semgrep_rule(ctx: RuleContext) -> Iterable[Result]:
         yield unknown(f"semgrep could not run: {run.error}", "semgrep able to run offline (pip install semgrep)",
                       error=run.error)
         return
+    yield from coverage_gaps(run.skipped, "Python files semgrep can read and parse")
     matches = [m for m in run.matches.get(ctx.rule.id, []) if _introduced(ctx, m)]
     for m in matches:
         yield failed(m.message, Location(m.path, m.line, m.end_line), key=m.key, engine="semgrep",

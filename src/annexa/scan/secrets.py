@@ -15,15 +15,16 @@ import multiprocessing
 import os
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+from annexa.collect.base_revision import BaseFiles
 from annexa.collect.checkout import Checkout
-from annexa.errors import AnnexaError, UnreadableFile
+from annexa.errors import AnnexaError, CollectError, UnreadableFile
 
 BINARY_SNIFF = 8192
 """A NUL byte in this many leading bytes marks a file as binary."""
@@ -91,6 +92,8 @@ class SecretHit:
     path: str
     line: int
     digest: str
+    pragma_ignored: bool = False
+    """An allow-pragma the change itself adds would have silenced it (not honoured: see ``scan_files``)."""
 
 
 @dataclass(frozen=True)
@@ -177,10 +180,11 @@ class SecretScanner:
         self._ctx.__exit__(None, None, None)
 
     def scan_lines(
-        self, path: str, filename: str, lines: list[str], wanted: Iterable[int]
+        self, path: str, filename: str, lines: list[str], wanted: Iterable[int], untrusted: Container[int] = ()
     ) -> Iterator[tuple[SecretHit, bool]]:
         """Hits on the 1-based ``wanted`` lines of ``lines`` (``filename`` is the real path on disk), each with
-        whether the baseline lists it.
+        whether the baseline lists it. An allow-pragma on an ``untrusted`` line (one the change adds) is not
+        honoured; the hit is then marked ``pragma_ignored``.
 
         Format-specific detectors first run their patterns over the whole text at C speed, and only the lines
         they match are analysed one by one; the generic detectors (keywords, entropy) see only lines that hold a
@@ -205,9 +209,12 @@ class SecretScanner:
             if len(line.strip()) < MIN_LINE or not (specific or generic):
                 continue
             context = self._snippet(lines, number)
-            if ("allowlist" in line or "allowlist" in (context.previous_line or "")) and self._allowlisted(
-                    filename=filename, line=line, context=context):
-                continue
+            ignored = False
+            if "allowlist" in line or "allowlist" in (context.previous_line or ""):
+                if self._allowlisted(filename=filename, line="" if number in untrusted else line,
+                                     context=_NO_PREVIOUS if number - 1 in untrusted else context):
+                    continue
+                ignored = self._allowlisted(filename=filename, line=line, context=context)
             found: dict[tuple[str, str], str] = {}
             heuristics: bool | None = None  # the line filters are costly: evaluated only once a generic hit needs them
             for chunk in _windows(line):
@@ -231,7 +238,8 @@ class SecretScanner:
                         if not self._filtered(["context"], filename=filename, secret=value, plugin=plugin,
                                               line=chunk, context=context):
                             found.setdefault((secret.type, value), value)
-            yield from self._best(path, number, found)
+            for hit, known in self._best(path, number, found):
+                yield (replace(hit, pragma_ignored=True) if ignored else hit), known
 
     def _best(self, path: str, line: int, found: dict[tuple[str, str], str]) -> Iterator[tuple[SecretHit, bool]]:
         """One hit per value: annexa's vendor detectors first, then detect-secrets' specific ones, then generic."""
@@ -251,6 +259,25 @@ class SecretScanner:
         if kind in GENERIC_TYPES:
             return 2
         return 0 if kind in self._ours else 1
+
+
+class _EveryLine:
+    """Contains every line number (a file the change adds whole)."""
+
+    def __contains__(self, _line: object) -> bool:
+        return True
+
+
+_EVERY_LINE = _EveryLine()
+
+
+class _NoPrevious:
+    """A code snippet without a previous line, so a ``nextline`` pragma there is not honoured."""
+
+    previous_line = ""
+
+
+_NO_PREVIOUS: Any = _NoPrevious()
 
 
 def _annexa_names() -> set[str]:
@@ -280,15 +307,22 @@ def _windows(text: str) -> Iterator[str]:
             return
 
 
-def load_baseline(checkout: Checkout, name: str = BASELINE) -> tuple[dict[str, set[str]], str | None]:
+def load_baseline(
+    checkout: Checkout, name: str = BASELINE, base: BaseFiles | None = None
+) -> tuple[dict[str, set[str]], str | None]:
     """SHA-1 hashes per file from a detect-secrets baseline, skipping entries audited as real secrets.
 
-    Returns the mapping and, when the baseline exists but cannot be used, why.
+    With ``base`` (PR mode) the baseline is the base revision's, never the change's. Returns the mapping and,
+    when the baseline exists but cannot be used, why.
     """
-    if not name or not checkout.exists(name):
-        return {}, None
     try:
-        data = json.loads(checkout.read_text(name))
+        if base is not None:
+            text = base.read_text(name) if name else None
+        else:
+            text = checkout.read_text(name) if name and checkout.exists(name) else None
+        if text is None:
+            return {}, None
+        data = json.loads(text)
         results = data["results"]
         allowed: dict[str, set[str]] = {}
         for path, entries in results.items():
@@ -297,6 +331,8 @@ def load_baseline(checkout: Checkout, name: str = BASELINE) -> tuple[dict[str, s
                     allowed.setdefault(str(path), set()).add(str(entry["hashed_secret"]))
     except UnreadableFile as exc:
         return {}, f"{name}: {exc.reason}"
+    except CollectError as exc:
+        return {}, f"{name} in the base revision: {exc}"
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         return {}, f"{name}: not a detect-secrets baseline ({type(exc).__name__}: {exc})"
     return allowed, None
@@ -363,13 +399,18 @@ def scan_files(
     added: Mapping[str, frozenset[int] | None],
     max_bytes: int,
     baseline_name: str = BASELINE,
+    base: BaseFiles | None = None,
+    pragmas_from_base: bool = False,
 ) -> SecretScan:
     """Scan ``paths`` (only the ``added`` lines where a set is given; ``None`` means every line).
+
+    PR mode: ``base`` gives the baseline, and with ``pragmas_from_base`` an allow-pragma on a line the change adds
+    (every line of an ``added`` ``None`` file) is not honoured; one already on a base line is.
 
     Large scans run in one worker process per CPU, each over a contiguous share of the files (by size), so the
     hits keep the order of ``paths``.
     """
-    allowed, problem = load_baseline(checkout, baseline_name)
+    allowed, problem = load_baseline(checkout, baseline_name, base)
     out = SecretScan()
     if problem:
         out.skipped.append(Skipped(baseline_name, f"baseline ignored: {problem}"))
@@ -382,7 +423,7 @@ def scan_files(
         with ProcessPoolExecutor(len(batches), mp_context=context) as pool:
             parts = list(pool.map(_scan_batch, [str(checkout.root)] * len(batches), batches,
                                   [{p: added.get(p) for p in b} for b in batches], [max_bytes] * len(batches),
-                                  [allowed] * len(batches)))
+                                  [allowed] * len(batches), [pragmas_from_base] * len(batches)))
         for part in parts:
             out.hits += part.hits
             out.baselined += part.baselined
@@ -391,7 +432,7 @@ def scan_files(
             out.lines += part.lines
             out.bytes += part.bytes
         return out
-    _scan_into(out, checkout, todo, added, max_bytes, allowed)
+    _scan_into(out, checkout, todo, added, max_bytes, allowed, pragmas_from_base)
     return out
 
 
@@ -417,17 +458,17 @@ def _shares(paths: list[str], sizes: list[int], n: int) -> list[list[str]]:
 
 def _scan_batch(
     root: str, paths: list[str], added: Mapping[str, frozenset[int] | None], max_bytes: int,
-    allowed: Mapping[str, set[str]],
+    allowed: Mapping[str, set[str]], pragmas_from_base: bool = False,
 ) -> SecretScan:
     """One worker's share of a parallel scan."""
     out = SecretScan()
-    _scan_into(out, Checkout(Path(root)), paths, added, max_bytes, allowed)
+    _scan_into(out, Checkout(Path(root)), paths, added, max_bytes, allowed, pragmas_from_base)
     return out
 
 
 def _scan_into(
     out: SecretScan, checkout: Checkout, paths: Iterable[str], added: Mapping[str, frozenset[int] | None],
-    max_bytes: int, allowed: Mapping[str, set[str]],
+    max_bytes: int, allowed: Mapping[str, set[str]], pragmas_from_base: bool = False,
 ) -> None:
     with SecretScanner(allowed) as scanner:
         for path in paths:
@@ -448,7 +489,8 @@ def _scan_into(
                 wanted = [n for n in wanted if n in only]
             out.files += 1
             filename = str(checkout.root / path)
-            for hit, known in scanner.scan_lines(path, filename, lines, wanted):
+            untrusted: Container[int] = (() if not pragmas_from_base else _EVERY_LINE if only is None else only)
+            for hit, known in scanner.scan_lines(path, filename, lines, wanted, untrusted):
                 (out.baselined if known else out.hits).append(hit)
 
 
