@@ -167,7 +167,8 @@ def run_ci(args: argparse.Namespace, env: Mapping[str, str], today: dt.date | No
         if number is not None:
             pull = _collect_pull(client, ctx, number, inputs)
         collector = SettingsCollector(client, ctx.repository)
-        settings = collector.collect(branch_patterns(inputs), [pull.pull_request.base_ref] if pull.pull_request else [])
+        base = [pull.pull_request.base_ref] if pull.pull_request else []
+        settings = collector.collect(branch_patterns(inputs), base, ref=ctx.sha or ctx.head_sha)
         archived = collector.archived
 
     checkout = Checkout(root)

@@ -320,3 +320,13 @@ def test_the_base_branch_is_read_even_when_no_pattern_names_it(guarded: FakeGitH
     assert [b.branch for b in settings.branches] == ["main", "feature"]
     assert answer(settings.branches[1], "protected") == (
         False, "branch is not protected (no classic protection, no active ruleset)", None)
+
+
+def test_codeowners_errors_are_read_for_the_checked_out_commit(fake: FakeGitHub) -> None:
+    fake.set_codeowners_errors(REPO, [])
+    fake.set_codeowners_errors(REPO, [{"line": 4, "message": "Unknown owner on line 4"}], ref=HEAD)
+    setting = SettingsCollector(client_for(fake, "tok-gh"), REPO).collect((), (), ref=HEAD).codeowners_errors
+    assert ([e["line"] for e in setting.value or ()], setting.source) == (
+        [4], f"GitHub CODEOWNERS errors API on {HEAD}")
+    [asked] = [r for r in fake.requests if r.path.endswith("/codeowners/errors")]
+    assert asked.query == {"ref": [HEAD]}

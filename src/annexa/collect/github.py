@@ -386,8 +386,13 @@ class SettingsCollector:
         self.archived = False
         """Set by ``collect``: the repository is archived (read-only)."""
 
-    def collect(self, branch_patterns: Sequence[str] = (), extra_branches: Sequence[str] = ()) -> RepoSettings:
-        """Settings for the default branch, ``extra_branches`` and every branch matching ``branch_patterns``."""
+    def collect(
+        self, branch_patterns: Sequence[str] = (), extra_branches: Sequence[str] = (), ref: str | None = None
+    ) -> RepoSettings:
+        """Settings for the default branch, ``extra_branches`` and every branch matching ``branch_patterns``.
+
+        ``ref`` is the commit (or branch) that is checked out, whose CODEOWNERS errors are read; by default the
+        default branch."""
         try:
             repo = self.client.repo(self.full_name)
         except GithubException as exc:
@@ -422,7 +427,7 @@ class SettingsCollector:
             secret_scanning=self._security(raw, "secret_scanning"),
             secret_push_protection=self._security(raw, "secret_scanning_push_protection"),
             branches=branches,
-            codeowners_errors=self._codeowners_errors(default),
+            codeowners_errors=self._codeowners_errors(ref or default),
         )
 
     def _nothing(self, reason: str) -> RepoSettings:
