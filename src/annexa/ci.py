@@ -37,6 +37,7 @@ from annexa.publish.github import (
     write_summary,
 )
 from annexa.report import Report, RunInfo
+from annexa.rules.pull_request import owner_roles, weight_paths
 
 TOKEN_VARIABLES = ("ANNEXA_GITHUB_TOKEN", "GITHUB_TOKEN")
 """Where the token is looked for, in order."""
@@ -256,9 +257,12 @@ def _collect_pull(client: GitHubClient, ctx: ActionsContext, number: int, inputs
     if pr is None or pull.change is None:
         return pull
     weights = inputs.config.path_class("weights")
-    if not any(match_any(weights, path) for path in pull.change.files):
+    if not weight_paths(pull.change, lambda path: match_any(weights, path)):  # renamed weights count too
         return pull
-    owners = inputs.config.owners_of("models")
+    rule, cfg = "weights-owner-approved", inputs.config.params.get("weights-owner-approved", {})
+    roles = {owner_roles({**inputs.catalog[rule].defaults(), **req.params, **cfg})
+             for policy in inputs.policies for req in policy.requirements if req.rule == rule}
+    owners = [o for role in sorted(roles) for o in inputs.config.owners_of(role)]
     users = {o.lstrip("@").lower() for o in owners if "/" not in o}
     teams = [o for o in owners if "/" in o]
     if not teams or not any(r.state == "APPROVED" and r.user.lower() not in users for r in pr.reviews):
