@@ -282,3 +282,21 @@ def test_an_expression_too_deep_to_follow_is_unknown_for_its_step_only(tmp_path:
     workflow = run_block("echo ok") + "      - run: echo \"${{ " + deep + " }}\"\n"
     found = [(r.status, r.location and r.location.line) for r in results(RULE, tmp_path, {WF: workflow})]
     assert found == [(Status.UNKNOWN, 10)]
+
+
+def test_a_negated_alternative_is_a_boolean_and_plain_action_outputs_are_clean(tmp_path: Path) -> None:
+    """A real-world shape (pytorch-lightning): `! (a || b)` once recursed forever; actions/cache's cache-hit and a
+    static matrix are not text anyone outside chooses."""
+    workflow = (
+        "on: pull_request\n"
+        "jobs:\n"
+        "  test:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    strategy: {matrix: {os: [linux, macos]}}\n"
+        "    env:\n"
+        "      FREEZE: ${{ ! (github.ref == 'refs/heads/master' || startsWith(github.head_ref, 'x')) }}\n"
+        "    steps:\n"
+        f"      - id: cache\n        uses: actions/cache@{SHA}\n"
+        "      - run: echo \"${{ steps.cache.outputs.cache-hit }} ${{ matrix.os }} $FREEZE\"\n"
+    )
+    assert outcomes(RULE, tmp_path, {WF: workflow}) == [(PASS, WF, None)]

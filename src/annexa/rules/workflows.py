@@ -205,7 +205,9 @@ def _value_operands(body: str, depth: int = 0) -> list[str]:
     values: list[str] = []
     for alternative in _split_top(body, "||"):
         last = _strip_parens(_split_top(alternative, "&&")[-1])
-        if "||" in last or "&&" in last:
+        if last.lstrip().startswith("!"):
+            continue  # a negation is a boolean, never the text of an operand
+        if ("||" in last or "&&" in last) and last.strip() != body.strip():
             values.extend(_value_operands(last, depth + 1))
         elif not _BOOLEAN.search(last):
             values.append(last)
@@ -737,7 +739,8 @@ class _Flow:
             scripted = (step.uses or "").startswith("actions/github-script@")
             body = run if run is not None else script if scripted else None
             if body is None:
-                found[ident] = "unknown" if step.uses else "clean"
+                action = (step.uses or "").split("@", 1)[0].lower()
+                found[ident] = "unknown" if step.uses and not action.startswith(_PLAIN_OUTPUTS) else "clean"
             elif _WRITES_OUTPUT.search(body):
                 found[ident] = self._text_taint(body, env_taint, found, job)
             else:
@@ -764,10 +767,10 @@ class _Flow:
                 elif parts[0] == "matrix" and job is not None:
                     matrix = get(get(job.node, "strategy"), "matrix")
                     values = [str(n.value) for n in walk_scalars(matrix)] if matrix is not None else []
-                    if isinstance(matrix, yaml.ScalarNode) or any("${{" in v for v in values):
-                        taints = [self._text_taint(v, set(), {}, None) for v in values]
-                        kind = max(taints, key=_RANK.index, default="unknown")
-                        found[ref] = "unknown" if kind == "clean" else kind
+                    taints = [self._text_taint(v, set(), {}, None) for v in values if "${{" in v]
+                    kind = max(taints, key=_RANK.index, default="clean")
+                    if kind != "clean":
+                        found[ref] = kind
         return found
 
     def job_output(self, job_id: str, name: str) -> str:
@@ -782,6 +785,9 @@ class _Flow:
 
 
 _RANK = ("clean", "unknown", "tainted")
+_PLAIN_OUTPUTS = ("actions/cache", "actions/setup-", "actions/checkout", "actions/upload-artifact",
+                  "actions/download-artifact", "docker/build-push-action", "docker/setup-")
+"""Actions whose outputs are cache hits, versions, paths and digests, not text anyone outside chooses."""
 
 
 def _injection_github(ci: CiFile, patterns: Sequence[str]) -> list[Result]:
