@@ -39,6 +39,7 @@ from annexa.publish.github import (
     write_summary,
 )
 from annexa.report import Report, RunInfo
+from annexa.rules.pull_request import owner_roles, weight_paths
 
 TOKEN_VARIABLES = ("ANNEXA_GITHUB_TOKEN", "GITHUB_TOKEN")
 """Where the token is looked for, in order."""
@@ -187,7 +188,8 @@ def run_ci(args: argparse.Namespace, env: Mapping[str, str], today: dt.date | No
         if number is not None:
             pull = _with_team_members(client, ctx, pull, inputs)
         collector = SettingsCollector(client, ctx.repository)
-        settings = collector.collect(branch_patterns(inputs))
+        base_branches = [pull.pull_request.base_ref] if pull.pull_request else []
+        settings = collector.collect(branch_patterns(inputs), base_branches, ref=ctx.sha or ctx.head_sha)
         archived = collector.archived
 
     facts = Facts(
@@ -324,9 +326,12 @@ def _with_team_members(client: GitHubClient, ctx: ActionsContext, pull: PullFact
     if pr is None or pull.change is None:
         return pull
     weights = inputs.config.path_class("weights")
-    if not any(match_any(weights, path) for path in pull.change.files):
+    if not weight_paths(pull.change, lambda path: match_any(weights, path)):  # renamed weights count too
         return pull
-    owners = inputs.config.owners_of("models")
+    rule, cfg = "weights-owner-approved", inputs.config.params.get("weights-owner-approved", {})
+    roles = {owner_roles({**inputs.catalog[rule].defaults(), **req.params, **cfg})
+             for policy in inputs.policies for req in policy.requirements if req.rule == rule}
+    owners = [o for role in sorted(roles) for o in inputs.config.owners_of(role)]
     users = {o.lstrip("@").lower() for o in owners if "/" not in o}
     teams = [o for o in owners if "/" in o]
     if not teams or not any(r.state == "APPROVED" and r.user.lower() not in users for r in pr.reviews):

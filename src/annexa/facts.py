@@ -19,6 +19,59 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+BYPASS_KINDS = (
+    "RepositoryRole", "Team", "Integration", "OrganizationAdmin", "DeployKey", "EnterpriseOwner", "User", "Unspecified",
+)  # fmt: skip
+"""Bypass actor kinds, named as GitHub names ruleset bypass actors; ``Unspecified`` is a free-text actor
+(for example from a settings snapshot). Other platforms map their roles onto these."""
+BYPASS_MODES = ("always", "pull_request", "exempt")
+"""``always``: may bypass at any time; ``pull_request``: only when merging a pull request; ``exempt``: the rules
+are not even run for the actor."""
+ROLE_NAMES = {2: "maintain", 4: "write", 5: "admin"}
+"""Built-in repository role ids as GitHub's ruleset bypass actors use them (``actor_type: RepositoryRole``);
+other ids are custom roles."""
+ADMIN_ROLE = 5
+
+
+@dataclass(frozen=True)
+class BypassActor:
+    """Who may bypass a protection source: ``kind`` (see ``BYPASS_KINDS``), the platform's id, ``mode`` (see
+    ``BYPASS_MODES``) and a display name when one is known."""
+
+    kind: str
+    id: int | None = None
+    mode: str = "always"
+    name: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """True for repository administrators, organisation administrators and enterprise owners."""
+        return self.kind in ("OrganizationAdmin", "EnterpriseOwner") or (
+            self.kind == "RepositoryRole" and self.id == ADMIN_ROLE
+        )
+
+    @property
+    def label(self) -> str:
+        """A readable label for reports ("repository role admin", "team 12 (pull_request)")."""
+        if self.name:
+            base = self.name
+        elif self.kind == "RepositoryRole":
+            base = f"repository role {ROLE_NAMES.get(self.id or 0, f'#{self.id}')}"
+        elif self.kind == "OrganizationAdmin":
+            base = "organisation administrators"
+        elif self.kind == "EnterpriseOwner":
+            base = "enterprise owners"
+        elif self.kind == "DeployKey":
+            base = "deploy keys"
+        else:
+            base = f"{self.kind} {self.id}"
+        return base if self.mode == "always" else f"{base} ({self.mode})"
+
+    def same_actor(self, other: BypassActor) -> bool:
+        """True when both name the same actor (whatever the display name)."""
+        same = (self.kind, self.id) == (other.kind, other.id)
+        return same and (self.kind != "Unspecified" or self.name == other.name)
+
 
 @dataclass(frozen=True)
 class Setting(Generic[T]):
@@ -31,8 +84,13 @@ class Setting(Generic[T]):
     value: T | None
     source: str | None = None
     reason: str | None = None
-    bypass: tuple[str, ...] = ()
+    bypass: tuple[BypassActor, ...] = ()
     not_enforced: tuple[str, ...] = ()
+
+    @property
+    def bypass_labels(self) -> list[str]:
+        """Who may bypass the setting, as display labels (the report JSON shape)."""
+        return [actor.label for actor in self.bypass]
 
     @property
     def known(self) -> bool:

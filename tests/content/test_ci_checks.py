@@ -128,3 +128,56 @@ def test_both_platforms_are_judged_separately(tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path, {".github/workflows/ci.yml": ANNEXA_WF, ".gitlab-ci.yml": GITLAB_MAIN_ONLY})
     assert [outcome(r) for r in run_rule(RULE, checkout)] == [("pass", ".github/workflows/ci.yml", 10),
                                                               ("fail", ".gitlab-ci.yml", None)]
+
+
+NAMED_ONLY_WF = """on: pull_request
+jobs:
+  pretend:
+    runs-on: ubuntu-latest
+    steps:
+      - run: |
+          echo "we run gitleaks and semgrep"   # gitleaks detect
+          # semgrep --config auto
+          printf 'bandit\\n'
+      - name: semgrep
+        run: make test
+"""
+
+RUN_WF = """on: pull_request
+jobs:
+  scan:
+    runs-on: ubuntu-latest
+    steps:
+      - run: pip install semgrep && semgrep scan --error
+      - run: docker run --rm -v "$PWD:/src" zricethezav/gitleaks:v8 detect --source /src
+"""
+
+
+@pytest.mark.parametrize(("workflow", "expected", "line", "tools"), [
+    (NAMED_ONLY_WF, "fail", None, {}),
+    (RUN_WF, "pass", 7, {"sast": ["semgrep"], "secrets": ["gitleaks"]}),  # located at the secret scan
+], ids=["named-in-echo-and-comments", "invoked"])
+def test_a_scanner_counts_when_it_runs_not_when_it_is_named(tmp_path: Path, workflow: str, expected: str,
+                                                            line: int | None, tools: dict[str, list[str]]) -> None:
+    [result] = run_rule(RULE, make_checkout(tmp_path, {".github/workflows/ci.yml": workflow}))
+    assert (*outcome(result), result.evidence["tools"]) == (expected, ".github/workflows/ci.yml", line, tools)
+
+
+def gitlab_job(conditions: str) -> str:
+    return ("stages: [test]\nannexa:\n  image: python:3.12\n  script:\n    - annexa ci\n" + conditions)
+
+
+@pytest.mark.parametrize(("conditions", "expected"), [
+    ("", "pass"),
+    ("  except: [merge_requests]\n", "fail"),
+    ("  only: [main]\n", "fail"),
+    ("  only: [merge_requests]\n", "pass"),
+    ('  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n      when: never\n    - when: always\n',
+     "fail"),
+    ('  rules:\n    - if: $CI_PIPELINE_SOURCE != "merge_request_event"\n    - when: never\n', "fail"),
+    ('  rules:\n    - if: $CI_COMMIT_BRANCH == "main"\n', "fail"),
+    ('  rules:\n    - if: $CI_PIPELINE_SOURCE == "merge_request_event"\n', "pass"),
+])
+def test_gitlab_jobs_that_skip_merge_requests_do_not_count(tmp_path: Path, conditions: str, expected: str) -> None:
+    [result] = run_rule(RULE, make_checkout(tmp_path, {".gitlab-ci.yml": gitlab_job(conditions)}))
+    assert result.status.value == expected

@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from annexa.collect.snapshot import load_snapshot
-from annexa.facts import BranchProtection, RepoSettings, Setting
+from annexa.facts import BranchProtection, BypassActor, PullRequest, RepoSettings, Setting
 from annexa.model import Status
+from annexa.protection import BranchInput, Source, Unread, merge, nothing
 from tests.support import make_checkout, run_rule
 
 FIELDS = {
@@ -147,8 +148,8 @@ def test_snapshot_file_plain_null_and_sourced_values(tmp_path: Path) -> None:
     settings = load_snapshot(snapshot)
     main = settings.branches[0]
     assert main.branch == "main"
-    assert (main.protected.value, main.protected.source, main.protected.bypass) == (
-        True, "org ruleset 'guard'", ("OrganizationAdmin",),
+    assert (main.protected.value, main.protected.source, main.protected.bypass_labels) == (
+        True, "org ruleset 'guard'", ["OrganizationAdmin"],
     )
     assert main.force_push_blocked.value is None
     assert main.required_status_checks.value == ("test",)
@@ -159,4 +160,96 @@ def test_snapshot_file_plain_null_and_sourced_values(tmp_path: Path) -> None:
 def test_example_snapshot_is_valid() -> None:
     settings = load_snapshot(Path(__file__).parents[2] / "examples" / "settings.json")
     assert settings.repository == "acme/ai-repo"
-    assert settings.branches[0].admins_cannot_bypass.bypass == ("OrganizationAdmin (always)",)
+    assert settings.branches[0].admins_cannot_bypass.bypass_labels == ["OrganizationAdmin (always)"]
+
+
+# ------------------------------------------------------------------ effective protection (annexa.protection)
+
+ADMIN = BypassActor("RepositoryRole", 5)
+RULES = {"protected": True, "deletion_blocked": True, "required_approvals": 2, "pull_request_required": True}
+
+
+def ruleset(*bypass: BypassActor, hidden: bool = False, label: str = "org ruleset 'guard'") -> Source:
+    return Source(label, RULES, None if hidden else bypass, bypass_reason="the bypass list of guard (write access)"
+                  if hidden else None)
+
+
+def classic(enforce_admins: bool) -> Source:
+    values = {"protected": True, "force_push_blocked": True, "required_approvals": 1}
+    return Source("classic branch protection", values, () if enforce_admins else (ADMIN,),
+                  admins_bound=enforce_admins)
+
+
+@pytest.mark.parametrize(("role", "label", "admin"), [
+    (2, "repository role maintain", False),
+    (4, "repository role write", False),
+    (5, "repository role admin", True),
+    (12345, "repository role #12345", False),
+])
+def test_repository_role_ids_as_github_numbers_them(role: int, label: str, admin: bool) -> None:
+    actor = BypassActor("RepositoryRole", role)
+    assert (actor.label, actor.is_admin) == (label, admin)
+    assert BypassActor("RepositoryRole", role, "pull_request").label == f"{label} (pull_request)"
+
+
+@pytest.mark.parametrize(("sources", "unread", "expected"), [
+    # every protecting source binds administrators
+    ((classic(True), ruleset(BypassActor("Team", 7))), (), (True, "classic branch protection, org ruleset 'guard'")),
+    # classic enforce_admins off: fail, whatever the ruleset says
+    ((classic(False), ruleset()), (), (False, "classic branch protection")),
+    # a ruleset that lets repository admins, organisation admins or enterprise owners bypass: fail
+    ((classic(True), ruleset(ADMIN)), (), (False, "org ruleset 'guard'")),
+    ((ruleset(BypassActor("OrganizationAdmin", 1, "pull_request")),), (), (False, "org ruleset 'guard'")),
+    ((ruleset(BypassActor("EnterpriseOwner", None, "exempt")),), (), (False, "org ruleset 'guard'")),
+    # a bypass list that cannot be read: unknown, even though classic binds admins
+    ((classic(True), ruleset(hidden=True)), (), (None, "the bypass list of guard (write access)")),
+    # a source that could not be read at all: unknown
+    ((ruleset(BypassActor("Team", 7)),), (Unread("classic branch protection", "admin needed"),),
+     (None, "admin needed")),
+    # nothing protects the branch: admins are bound by nothing
+    ((nothing("branch is not protected"),), (), (False, "none of: branch is not protected")),
+])
+def test_admins_cannot_bypass_needs_every_protecting_source_to_bind_them(
+    sources: tuple[Source, ...], unread: tuple[Unread, ...], expected: tuple[object, str]
+) -> None:
+    setting = merge(BranchInput("main", sources, unread)).admins_cannot_bypass
+    assert (setting.value, setting.source if setting.value is not None else setting.reason) == expected
+
+
+def test_hidden_classic_protection_leaves_only_ruleset_enforcement_decided() -> None:
+    """Classic protection unreadable and its read-only view failed: a boolean a ruleset enforces holds, but a
+    count, a check list or a "not enforced" from the ruleset alone is unknown."""
+    hidden = Unread("classic branch protection", "administration:read")
+    main = merge(BranchInput("main", (ruleset(BypassActor("Team", 7)),), (hidden,)))
+    assert (main.deletion_blocked.value, main.deletion_blocked.source) == (True, "org ruleset 'guard'")
+    assert main.deletion_blocked.bypass_labels == ["Team 7"]
+    assert (main.required_approvals.value, main.required_approvals.reason) == (
+        None, "administration:read; the readable sources say org ruleset 'guard': 2")
+    assert (main.force_push_blocked.value, main.force_push_blocked.reason) == (None, "administration:read")
+    assert main.signed_commits_required.value is None
+    assert main.admins_cannot_bypass.value is None
+    [result] = run_rule("approvals-required", settings=repo(main), params={"min": 2})
+    assert result.status is Status.UNKNOWN
+
+
+def test_merge_takes_the_strictest_count_and_every_check_and_common_bypass() -> None:
+    team = BypassActor("Team", 7, "pull_request")
+    one = Source("a", {"required_approvals": 1, "required_status_checks": ("lint",), "protected": True},
+                 (ADMIN, team))
+    two = Source("b", {"required_approvals": 3, "required_status_checks": ("test",), "protected": True},
+                 (BypassActor("RepositoryRole", 5, "always", "admins"),))
+    main = merge(BranchInput("main", (one, two)))
+    assert (main.required_approvals.value, main.required_approvals.source) == (3, "b")
+    assert (main.required_status_checks.value, main.required_status_checks.source) == (("lint", "test"), "a, b")
+    # only the admin role may bypass both sources (names differ, the actor is the same)
+    assert main.protected.bypass == (ADMIN,)
+
+
+def test_the_pull_requests_base_branch_is_always_judged() -> None:
+    pr = PullRequest(number=3, author="bob", head_sha="h", base_ref="release/2", head_ref="x")
+    release = branch("release/2", force_push_blocked=False)
+    results = run_rule("force-push-blocked", settings=repo(branch(), release), pull_request=pr)
+    assert [(r.status, r.evidence["branch"]) for r in results] == [
+        (Status.PASS, "main"), (Status.FAIL, "release/2")]
+    [missing] = run_rule("force-push-blocked", settings=repo(branch()), pull_request=pr)
+    assert (missing.status, missing.evidence["branch"]) == (Status.UNKNOWN, "release/2")

@@ -128,6 +128,8 @@ class _Repo:
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     sarifs: list[dict[str, Any]] = field(default_factory=list)
     codeowners_errors: list[dict[str, Any]] | None = None
+    codeowners_by_ref: dict[str, list[dict[str, Any]] | None] = field(default_factory=dict)
+    """CODEOWNERS errors of other refs (a PR head or merge commit); other refs answer ``codeowners_errors``."""
     files: dict[tuple[str, str], bytes] = field(default_factory=dict)
     pushed_at: str = "2026-11-01T00:00:00Z"
     topics: list[str] = field(default_factory=list)
@@ -416,19 +418,22 @@ class FakeGitHub:
         with self._lock:
             self._teams[(org.lower(), slug.lower())] = list(members)
 
-    def set_codeowners_errors(self, full_name: str, errors: Sequence[Mapping[str, Any]] | None) -> None:
-        """Set the CODEOWNERS errors (None: the repository has no CODEOWNERS file, the endpoint answers 404).
+    def set_codeowners_errors(self, full_name: str, errors: Sequence[Mapping[str, Any]] | None,
+                              ref: str | None = None) -> None:
+        """Set the CODEOWNERS errors (None: the repository has no CODEOWNERS file, the endpoint answers 404),
+        for the default branch or, with ``ref``, for that branch or commit only (``?ref=``).
 
         Missing keys of each error are filled in (line 1, column 1, kind "Unknown owner", ...).
         """
         with self._lock:
             repo = self._repo(full_name)
-            if errors is None:
-                repo.codeowners_errors = None
-                return
-            repo.codeowners_errors = [{
+            filled = None if errors is None else [{
                 "line": 1, "column": 1, "kind": "Unknown owner", "source": "", "suggestion": None,
                 "message": "Unknown owner on line 1", "path": ".github/CODEOWNERS", **dict(e)} for e in errors]
+            if ref is not None and ref != repo.default_branch:
+                repo.codeowners_by_ref[ref] = filled
+            else:
+                repo.codeowners_errors = filled
 
     def set_file(self, full_name: str, path: str, content: bytes, ref: str = "main") -> None:
         """Store a file for the contents API."""
@@ -1568,12 +1573,14 @@ class FakeGitHub:
                 return 200, {"processing_status": "complete", "analyses_url": url, "errors": None}, {}
         raise _not_found()
 
-    def _h_codeowners_errors(self, tok: _Token | None, owner: str, repo: str, **_: Any
-                             ) -> tuple[int, Any, dict[str, str]]:
+    def _h_codeowners_errors(self, tok: _Token | None, owner: str, repo: str, query: dict[str, list[str]],
+                             **_: Any) -> tuple[int, Any, dict[str, str]]:
         r = self._visible_repo(owner, repo, tok)
-        if r.codeowners_errors is None:
+        ref = (query.get("ref") or [r.default_branch])[-1]
+        errors = r.codeowners_by_ref.get(ref, r.codeowners_errors)
+        if errors is None:
             raise _not_found()
-        return 200, {"errors": copy.deepcopy(r.codeowners_errors)}, {}
+        return 200, {"errors": copy.deepcopy(errors)}, {}
 
     def _h_contents(self, tok: _Token | None, owner: str, repo: str, file_path: str,
                     query: dict[str, list[str]], **_: Any) -> tuple[int, Any, dict[str, str]]:

@@ -161,8 +161,8 @@ def test_github_token_versus_admin_token(workspace: Path, fake: FakeGitHub, toke
     needs = {f.rule: f.evidence.get("needs") for f in outcome.report.findings if f.status is Status.UNKNOWN}
     if token == "tok-gh":
         assert needs["admins-cannot-bypass"] == (
-            "the bypass list of org ruleset 'main-guard' (GitHub token permission administration:read "
-            "(fine-grained) or admin access (classic PAT))")
+            "the bypass list of org ruleset 'main-guard' (write access to the repository (GitHub shows a "
+            "ruleset's bypass_actors only then))")
 
 
 @needs_examples

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from annexa.collect.github import (
+    BYPASS_NEEDS,
     CLASSIC_NEEDS,
     SECURITY_NEEDS,
     TEAM_NEEDS,
@@ -14,7 +15,7 @@ from annexa.collect.github import (
     SettingsCollector,
     added_lines,
 )
-from annexa.facts import BranchProtection, RepoSettings
+from annexa.facts import BranchProtection, BypassActor, RepoSettings
 from tests.fakes.github import FakeGitHub
 from tests.github.conftest import HEAD, PR_RULES, REPO, Sleeps, client_for
 
@@ -81,8 +82,11 @@ CLASSIC_SRC = "classic branch protection"
      (True, f"org ruleset 'main-guard', {VIEW}", None)),
     ("stale_approvals_dismissed", (True, "org ruleset 'main-guard'", None),
      (True, "org ruleset 'main-guard'", None)),
-    ("author_approval_blocked", (True, "classic branch protection", None), (None, None, CLASSIC_NEEDS)),
-    ("admins_cannot_bypass", (False, f"none of: {GUARD}, {CLASSIC_SRC}", None), (None, None, CLASSIC_NEEDS)),
+    ("author_approval_blocked", (True, "classic branch protection", None),
+     (None, None, f"{CLASSIC_NEEDS}; the readable sources say {GUARD}: False")),
+    # both sources let administrators bypass: main-guard lists RepositoryRole 5, classic has enforce_admins off
+    ("admins_cannot_bypass", (False, f"{GUARD}, {CLASSIC_SRC}", None),
+     (None, None, f"the bypass list of {GUARD} ({BYPASS_NEEDS}); {CLASSIC_NEEDS}")),
     ("required_status_checks", (("test",), "classic branch protection", None), (("test",), VIEW, None)),
     ("signed_commits_required", (False, f"none of: {GUARD}, {CLASSIC_SRC}", None),
      (False, f"none of: {GUARD}, {VIEW}", None)),
@@ -95,10 +99,13 @@ def test_effective_protection_per_token(guarded: FakeGitHub, field: str, admin: 
 
 def test_bypass_actors_and_evaluate_rulesets_are_reported(guarded: FakeGitHub) -> None:
     main = main_of(collect(guarded, "tok-admin"))
-    assert main.deletion_blocked.bypass == ("repository role admin",)
+    assert main.deletion_blocked.bypass == (BypassActor("RepositoryRole", 5, "always"),)
+    assert main.deletion_blocked.bypass_labels == ["repository role admin"]
     # classic protection does not bind admins and main-guard lets them bypass: admins are in both lists
-    assert main.protected.bypass == ()
-    assert main.force_push_blocked.bypass == ("repository administrators (enforce_admins is off)",)
+    assert main.protected.bypass_labels == ["repository role admin"]
+    assert main.force_push_blocked.bypass_labels == ["repository administrators (enforce_admins is off)"]
+    assert main.admins_cannot_bypass.bypass_labels == [
+        "repository role admin", "repository administrators (enforce_admins is off)"]
     trial = "repository ruleset 'signing-trial' (evaluate mode, not enforced)"
     assert main.signed_commits_required.not_enforced == (trial,)
     assert main.deletion_blocked.not_enforced == ()
@@ -288,5 +295,38 @@ def test_unreadable_rulesets_leave_only_what_classic_protection_enforces_decided
     guarded.fail_next(3, status=502, path_contains="/rules/branches/")
     main = main_of(collect(guarded, "tok-admin"))
     assert answer(main, "force_push_blocked") == (True, "classic branch protection", None)
-    assert answer(main, "deletion_blocked") == (None, None, "GitHub API unavailable (HTTP 502 after 3 attempts)")
-    assert answer(main, "required_approvals") == (1, "classic branch protection", None)
+    assert answer(main, "deletion_blocked") == (
+        None, None, "GitHub API unavailable (HTTP 502 after 3 attempts); the readable sources say "
+        "classic branch protection: False")
+    # a count is a lower bound while a ruleset is hidden: unknown, not classic's 1
+    assert answer(main, "required_approvals") == (
+        None, None, "GitHub API unavailable (HTTP 502 after 3 attempts); the readable sources say "
+        "classic branch protection: 1")
+
+
+def test_a_branch_listing_failure_keeps_the_pattern_as_an_unknown_branch(guarded: FakeGitHub) -> None:
+    guarded.fail_next(1, status=403, path_contains=f"/repos/{REPO}/branches")
+    settings = collect(guarded, "tok-admin", ("release/*",))
+    assert [b.branch for b in settings.branches] == ["main", "release/*"]
+    release = settings.branches[1]
+    assert answer(release, "force_push_blocked") == (
+        None, None, "listing the repository's branches (branches: HTTP 403 Injected error)")
+
+
+def test_the_base_branch_is_read_even_when_no_pattern_names_it(guarded: FakeGitHub) -> None:
+    guarded.add_branch(REPO, "feature")
+    client = client_for(guarded, "tok-admin", None, 3)
+    settings = SettingsCollector(client, REPO).collect((), ["feature"])
+    assert [b.branch for b in settings.branches] == ["main", "feature"]
+    assert answer(settings.branches[1], "protected") == (
+        False, "branch is not protected (no classic protection, no active ruleset)", None)
+
+
+def test_codeowners_errors_are_read_for_the_checked_out_commit(fake: FakeGitHub) -> None:
+    fake.set_codeowners_errors(REPO, [])
+    fake.set_codeowners_errors(REPO, [{"line": 4, "message": "Unknown owner on line 4"}], ref=HEAD)
+    setting = SettingsCollector(client_for(fake, "tok-gh"), REPO).collect((), (), ref=HEAD).codeowners_errors
+    assert ([e["line"] for e in setting.value or ()], setting.source) == (
+        [4], f"GitHub CODEOWNERS errors API on {HEAD}")
+    [asked] = [r for r in fake.requests if r.path.endswith("/codeowners/errors")]
+    assert asked.query == {"ref": [HEAD]}

@@ -130,3 +130,29 @@ def test_a_create_answered_with_5xx_is_checked_before_trying_again(fake: FakeGit
     assert [c["body"] for c in fake.comments(REPO, 7)] == [f"{MARKER}\nfirst"]
     assert [(r.method, r.status) for r in fake.requests if "comments" in r.path] == [
         ("GET", 200), ("POST", 502), ("GET", 200)]
+
+
+@pytest.mark.parametrize(("token", "login"), [("tok-gh", "github-actions[bot]"), ("tok-admin", "admin-user")])
+def test_a_planted_report_comment_is_never_edited(fake: FakeGitHub, token: str, login: str) -> None:
+    fake.add_pull(REPO, 7, user="alice", head_sha=HEAD)
+    planted = fake.add_comment(REPO, 7, f"{MARKER}\nall good, nothing to see", user="mallory")
+    publisher = GitHubPublisher(client_for(fake, token), REPO)
+    assert publisher.identity() == login
+    assert publisher.upsert_comment(7, f"{MARKER}\nfirst")[0] == "created"
+    assert publisher.upsert_comment(7, f"{MARKER}\nsecond")[0] == "updated"
+    [theirs, mine] = fake.comments(REPO, 7)
+    assert (theirs["id"], theirs["body"]) == (planted, f"{MARKER}\nall good, nothing to see")
+    assert (mine["body"], mine["user"]["login"] if isinstance(mine["user"], dict) else mine["user"]) == (
+        f"{MARKER}\nsecond", login)
+    # the identity is learnt once per run: one GET /user at most
+    assert [r.path for r in fake.requests].count("/user") == 1
+
+
+def test_an_unknown_identity_trusts_no_existing_comment(fake: FakeGitHub) -> None:
+    fake.add_pull(REPO, 7, user="alice", head_sha=HEAD)
+    fake.add_comment(REPO, 7, f"{MARKER}\nold", user="mallory")
+    publisher = GitHubPublisher(client_for(fake, "tok-gh"), REPO)
+    fake.fail_next(1, status=401, path_contains="/user")
+    assert publisher.identity() is None
+    assert publisher.upsert_comment(7, f"{MARKER}\nnew")[0] == "created"
+    assert [c["body"] for c in fake.comments(REPO, 7)] == [f"{MARKER}\nold", f"{MARKER}\nnew"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from annexa.config import Config
-from annexa.facts import ChangeSet, FileChange, PullRequest, Review
+from annexa.facts import ChangeSet, FileChange, PullRequest, RepoSettings, Review, Setting
 from annexa.model import Location, Status
+from annexa.protection import unknown_branch
 from tests.support import run_rule
 
 HEAD = "h" * 40
@@ -67,17 +69,47 @@ def test_weight_changes_need_an_owner_approval(pull: PullRequest, params: dict[s
     assert {k: result.evidence[k] for k in evidence} == evidence
 
 
-def test_stale_approvals_do_not_count_when_a_policy_requires_their_dismissal() -> None:
-    from annexa.catalog import builtin_dir, load_catalog, load_policies
-
-    catalog = load_catalog()
-    scp = [p for p in load_policies([builtin_dir("policies") / "source-code-protection.yml"], catalog)]
+@pytest.mark.parametrize(("dismissed", "status"), [
+    (Setting(True, "org ruleset 'guard'"), Status.PASS),  # the platform dismisses stale approvals itself
+    (Setting(False, "classic branch protection"), Status.FAIL),
+    (Setting.unknown("administration:read"), Status.FAIL),
+    (None, Status.FAIL),  # no settings at all: only the head counts
+])
+def test_an_approval_of_an_older_commit_counts_only_when_the_platform_dismisses_stale_ones(
+    dismissed: Setting[bool] | None, status: Status
+) -> None:
+    settings = None
+    if dismissed is not None:
+        main = unknown_branch("main", "not read")
+        settings = RepoSettings("github", "acme/models", "main", Setting("private"), Setting(True), Setting(True),
+                                (replace(main, stale_approvals_dismissed=dismissed),))
     stale = pr(("bob", "APPROVED", OLD))
     [result] = run_rule("weights-owner-approved", config=OWNERS, change=WEIGHTS, pull_request=stale,
-                        policies=tuple(scp))
-    assert (result.status, result.evidence["stale_approvals"]) == (Status.FAIL, ["bob"])
-    [lenient] = run_rule("weights-owner-approved", config=OWNERS, change=WEIGHTS, pull_request=stale)
-    assert lenient.status is Status.PASS
+                        settings=settings)
+    assert (result.status, result.evidence["current_head_only"]) == (status, status is Status.FAIL)
+    if status is Status.FAIL:
+        assert result.evidence["stale_approvals"] == ["bob"]
+
+
+@pytest.mark.parametrize("change", [
+    ChangeSet("base", {"weights.txt": FileChange("weights.txt", "renamed", previous_path="models/llm.safetensors")}),
+    ChangeSet("base", {"old/llm.safetensors": FileChange("new/llm.safetensors", "renamed",
+                                                         previous_path="models/llm.safetensors")}),
+])
+def test_a_renamed_or_moved_weight_file_still_needs_an_owner(change: ChangeSet) -> None:
+    [result] = run_rule("weights-owner-approved", config=OWNERS, change=change, pull_request=pr(("carol",
+                        "APPROVED", HEAD)))
+    assert result.status is Status.FAIL
+
+
+def test_the_owner_role_comes_from_the_parameters() -> None:
+    config = Config(owners={"models": ("@alice",), "weights": ("@carol",)})
+    approved = pr(("carol", "APPROVED", HEAD))
+    [ok] = run_rule("weights-owner-approved", config=config, change=WEIGHTS, pull_request=approved,
+                    params={"owners_role": "weights"})
+    assert (ok.status, ok.evidence["owners"]) == (Status.PASS, ["@carol"])
+    [default] = run_rule("weights-owner-approved", config=config, change=WEIGHTS, pull_request=approved)
+    assert default.status is Status.FAIL
 
 
 @pytest.mark.parametrize(("change", "pull", "config", "status", "message", "needs"), [

@@ -229,3 +229,74 @@ def test_gitlab_extra_variables(tmp_path: Path) -> None:
     assert outcomes(RULE, tmp_path / "a", files) == [(PASS, GL, None)]
     params = {"extra_untrusted_variables": ["CI_MERGE_REQUEST_LABELS"]}
     assert outcomes(RULE, tmp_path / "b", files, params=params) == [(FAIL, GL, 3)]
+
+
+FLOWS = """\
+on: pull_request_target
+jobs:
+  meta:
+    runs-on: ubuntu-latest
+    outputs:
+      title: ${{ steps.read.outputs.title }}
+      plain: ${{ steps.fixed.outputs.value }}
+      acted: ${{ steps.action.outputs.value }}
+    steps:
+      - id: read
+        run: echo "title=${{ github.event.pull_request.title }}" >> "$GITHUB_OUTPUT"
+      - id: fixed
+        run: echo "value=42" >> "$GITHUB_OUTPUT"
+      - id: action
+        uses: acme/compute@11bd71901bbe5b1630ceea73d27597364c9af683
+  use:
+    needs: meta
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        name: ${{ fromJSON(needs.meta.outputs.acted) }}
+    steps:
+      - run: echo "${{ needs.meta.outputs.title }}"
+      - run: echo "${{ needs.meta.outputs.plain }}"
+      - run: echo "${{ needs.meta.outputs.acted }}"
+      - run: echo "${{ matrix.name }}"
+      - run: echo "BRANCH=${{ github.head_ref }}" >> $GITHUB_ENV
+      - run: echo "${{ env.BRANCH }}"
+"""
+
+
+def test_values_flowing_through_outputs_matrix_and_github_env(tmp_path: Path) -> None:
+    found = [(r.status, r.location and r.location.line) for r in results(RULE, tmp_path, {WF: FLOWS})]
+    assert found == [
+        (FAIL, 11),  # the title written to $GITHUB_OUTPUT is itself expanded in the script
+        (FAIL, 23),  # needs.meta.outputs.title carries the pull request title
+        (Status.UNKNOWN, 25),  # an action's output: cannot be followed
+        (Status.UNKNOWN, 26),  # a matrix computed from that output
+        (FAIL, 27),  # github.head_ref expanded in the run itself
+        (FAIL, 28),  # env.BRANCH was written to $GITHUB_ENV from github.head_ref
+    ]
+
+
+def test_an_expression_too_deep_to_follow_is_unknown_for_its_step_only(tmp_path: Path) -> None:
+    deep = "github.event.pull_request.title"
+    for _ in range(400):
+        deep = f"'x' || ({deep})"
+    workflow = run_block("echo ok") + "      - run: echo \"${{ " + deep + " }}\"\n"
+    found = [(r.status, r.location and r.location.line) for r in results(RULE, tmp_path, {WF: workflow})]
+    assert found == [(Status.UNKNOWN, 10)]
+
+
+def test_a_negated_alternative_is_a_boolean_and_plain_action_outputs_are_clean(tmp_path: Path) -> None:
+    """A real-world shape (pytorch-lightning): `! (a || b)` once recursed forever; actions/cache's cache-hit and a
+    static matrix are not text anyone outside chooses."""
+    workflow = (
+        "on: pull_request\n"
+        "jobs:\n"
+        "  test:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    strategy: {matrix: {os: [linux, macos]}}\n"
+        "    env:\n"
+        "      FREEZE: ${{ ! (github.ref == 'refs/heads/master' || startsWith(github.head_ref, 'x')) }}\n"
+        "    steps:\n"
+        f"      - id: cache\n        uses: actions/cache@{SHA}\n"
+        "      - run: echo \"${{ steps.cache.outputs.cache-hit }} ${{ matrix.os }} $FREEZE\"\n"
+    )
+    assert outcomes(RULE, tmp_path, {WF: workflow}) == [(PASS, WF, None)]

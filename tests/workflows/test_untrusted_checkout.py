@@ -289,3 +289,63 @@ def test_gitlab_only_is_not_applicable(tmp_path: Path) -> None:
     assert outcomes(RULE, tmp_path, {".gitlab-ci.yml": "a:\n  script: [make]\n"}) == [
         (Status.NOT_APPLICABLE, None, None)
     ]
+
+
+@pytest.mark.parametrize(("condition", "expected"), [
+    (SAME_REPO, PASS),
+    (f"${{{{ !({SAME_REPO}) }}}}", FAIL),
+    (f"({SAME_REPO}) == false", FAIL),
+    (f"({SAME_REPO}) == true", PASS),
+    (SAME_REPO.replace("==", "!="), FAIL),
+    (f"${{{{ !(!({SAME_REPO})) }}}}", PASS),
+    ("${{ !github.event.pull_request.head.repo.fork }}", PASS),
+    ("${{ !(!github.event.pull_request.head.repo.fork) }}", FAIL),
+])
+def test_a_negated_same_repository_condition_is_no_guard(tmp_path: Path, condition: str, expected: Status) -> None:
+    [result] = results(RULE, tmp_path, {WF: checkout_with("pull_request_target", HEAD_SHA, condition)})
+    assert (result.status, result.location and result.location.line) == (expected, 9 if expected is FAIL else None)
+
+
+@pytest.mark.parametrize("ref", [
+    "${{ github.event.workflow_run.head_commit.id }}",
+    "${{ github.event.workflow_run.head_repository.ssh_url }}",
+    "${{ github.event.pull_request.head.repo.git_url }}",
+    "${{ github.event.pull_request.head.repo.ssh_url }}",
+])
+def test_more_head_contexts_name_the_pull_requests_code(tmp_path: Path, ref: str) -> None:
+    assert outcomes(RULE, tmp_path, {WF: checkout_with("workflow_run", ref)}) == [(FAIL, WF, 9)]
+
+
+@pytest.mark.parametrize(("ref", "needs"), [
+    ("${{ needs.meta.outputs.sha }}", "where needs.meta.outputs.sha comes from (set the ref from a trusted context)"),
+    ("${{ steps.pr.outputs.head }}", "where steps.pr.outputs.head comes from (set the ref from a trusted context)"),
+])
+def test_a_checkout_of_a_computed_ref_is_unknown(tmp_path: Path, ref: str, needs: str) -> None:
+    [result] = results(RULE, tmp_path, {WF: checkout_with("pull_request_target", ref)})
+    assert (result.status, result.location and result.location.line, result.evidence["needs"]) == (
+        UNKNOWN, 9, needs)
+
+
+REMOTE_ACTION = f"""\
+on: pull_request_target
+jobs:
+  test:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: acme/build@{SHA}
+        with:
+          sha: ${{{{ github.event.pull_request.head.sha }}}}
+      - uses: acme/git-checkout@{SHA}
+      - uses: acme/lint@{SHA}
+        with:
+          level: high
+"""
+
+
+def test_remote_actions_given_the_head_or_checking_out_need_their_source(tmp_path: Path) -> None:
+    found = [(r.status, r.location and r.location.line, r.evidence.get("needs"))
+             for r in results(RULE, tmp_path, {WF: REMOTE_ACTION})]
+    assert found == [
+        (UNKNOWN, 6, "the source of acme/build"),
+        (UNKNOWN, 9, "the source of acme/git-checkout"),
+    ]

@@ -21,8 +21,20 @@ import requests
 from github import Auth, Github, GithubException
 from github.Repository import Repository
 
-from annexa.facts import BranchProtection, ChangeSet, FileChange, PullRequest, RepoSettings, Review, Setting
+from annexa.facts import (
+    ADMIN_ROLE,
+    BranchProtection,
+    BypassActor,
+    ChangeSet,
+    FileChange,
+    PullRequest,
+    RepoSettings,
+    Review,
+    Setting,
+)
 from annexa.paths import match_any
+from annexa.protection import FIELDS as _FIELDS
+from annexa.protection import BranchInput, Source, Unread, merge, nothing, unknown_branch
 
 T = TypeVar("T")
 
@@ -35,11 +47,6 @@ TEAM_NEEDS = "GitHub token permission members:read (organisation) to read team m
 PR_FILE_LIMIT = 3000
 """GitHub lists at most this many files of a pull request."""
 
-_FIELDS = (
-    "protected", "force_push_blocked", "deletion_blocked", "pull_request_required", "required_approvals",
-    "code_owner_review_required", "stale_approvals_dismissed", "author_approval_blocked", "admins_cannot_bypass",
-    "required_status_checks", "signed_commits_required",
-)  # fmt: skip
 _PR_FIELDS = (
     "pull_request_required", "required_approvals", "code_owner_review_required", "stale_approvals_dismissed",
     "author_approval_blocked",
@@ -52,8 +59,9 @@ _RULE_FIELDS: dict[str, tuple[str, ...]] = {
     "required_signatures": ("signed_commits_required",),
 }
 """Which effective settings each ruleset rule type sets."""
-_ROLE_NAMES = {1: "read", 2: "triage", 3: "write", 4: "maintain", 5: "admin"}
-_ADMIN_ROLE = 5
+CLASSIC_SOURCE = "classic branch protection"
+BYPASS_NEEDS = "write access to the repository (GitHub shows a ruleset's bypass_actors only then)"
+BRANCHES_NEEDS = "listing the repository's branches"
 
 GRAPHQL_REF_RULES = """\
 query($owner: String!, $name: String!, $ref: String!) {
@@ -219,17 +227,6 @@ def describe_error(exc: GithubException, what: str) -> str:
 
 
 @dataclass
-class _View:
-    """What one protection source says; fields it does not mention are absent from ``values``."""
-
-    source: str
-    values: dict[str, Any]
-    bypass: tuple[str, ...] = ()
-    complete: bool = False
-    """True when the source states every field it could (an absent field then means "not enforced")."""
-
-
-@dataclass
 class _Ruleset:
     id: int
     name: str
@@ -245,8 +242,8 @@ class _Ruleset:
         return f"{kind} ruleset '{self.name}'"
 
 
-def _classic_view(data: Mapping[str, Any]) -> _View:
-    """Classic branch protection JSON (admin view) as a view."""
+def _classic_view(data: Mapping[str, Any]) -> Source:
+    """Classic branch protection JSON (admin view) as a source."""
 
     def enabled(key: str) -> bool:
         value = data.get(key)
@@ -259,7 +256,9 @@ def _classic_view(data: Mapping[str, Any]) -> _View:
         names = [c.get("context") for c in checks.get("checks") or []] or list(checks.get("contexts") or [])
         contexts = tuple(sorted({str(n) for n in names if n}))
     admins_bound = enabled("enforce_admins")
-    bypass = () if admins_bound else ("repository administrators (enforce_admins is off)",)
+    bypass: tuple[BypassActor, ...] = () if admins_bound else (
+        BypassActor("RepositoryRole", ADMIN_ROLE, "always", "repository administrators (enforce_admins is off)"),
+    )
     values: dict[str, Any] = {
         "protected": True,
         "force_push_blocked": not enabled("allow_force_pushes"),
@@ -270,28 +269,22 @@ def _classic_view(data: Mapping[str, Any]) -> _View:
         "code_owner_review_required": bool(isinstance(reviews, dict) and reviews.get("require_code_owner_reviews")),
         "stale_approvals_dismissed": bool(isinstance(reviews, dict) and reviews.get("dismiss_stale_reviews")),
         "author_approval_blocked": bool(isinstance(reviews, dict) and reviews.get("require_last_push_approval")),
-        "admins_cannot_bypass": admins_bound,
         "required_status_checks": contexts,
         "signed_commits_required": enabled("required_signatures"),
     }
     if isinstance(reviews, dict):
         allowances = reviews.get("bypass_pull_request_allowances") or {}
-        extra = [f"user {u.get('login')}" for u in allowances.get("users") or []]
-        extra += [f"team {t.get('slug')}" for t in allowances.get("teams") or []]
-        extra += [f"app {a.get('slug')}" for a in allowances.get("apps") or []]
+        extra = [BypassActor("User", u.get("id"), "pull_request", f"user {u.get('login')}")
+                 for u in allowances.get("users") or []]
+        extra += [BypassActor("Team", t.get("id"), "pull_request", f"team {t.get('slug')}")
+                  for t in allowances.get("teams") or []]
+        extra += [BypassActor("Integration", a.get("id"), "pull_request", f"app {a.get('slug')}")
+                  for a in allowances.get("apps") or []]
         bypass = (*bypass, *extra)
-    return _View("classic branch protection", values, bypass, complete=True)
+    return Source(CLASSIC_SOURCE, values, bypass, admins_bound=admins_bound)
 
 
-def _absent_view(source: str) -> _View:
-    """A source known to enforce nothing (no classic protection, unprotected branch)."""
-    values: dict[str, Any] = {f: False for f in _FIELDS}
-    values["required_approvals"] = 0
-    values["required_status_checks"] = ()
-    return _View(source, values, complete=True)
-
-
-def _ref_update_view(rule: Mapping[str, Any]) -> _View:
+def _ref_update_view(rule: Mapping[str, Any]) -> Source:
     """GraphQL ``refUpdateRule``: the non-admin view of classic protection (it omits stale dismissal,
     last-push approval and admin enforcement, which stay unknown)."""
     count = rule.get("requiredApprovingReviewCount")
@@ -305,39 +298,26 @@ def _ref_update_view(rule: Mapping[str, Any]) -> _View:
         "required_status_checks": tuple(sorted(rule.get("requiredStatusCheckContexts") or ())),
         "signed_commits_required": bool(rule.get("requiresSignatures")),
     }
-    return _View("classic branch protection (read-only view: GraphQL refUpdateRule)", values)
+    return Source(f"{CLASSIC_SOURCE} (read-only view: GraphQL refUpdateRule)", values, None,
+                  bypass_reason=CLASSIC_NEEDS)
 
 
-def _bypass_actors(detail: Mapping[str, Any] | None) -> tuple[str, ...] | None:
-    """Who may bypass a ruleset; None when the token cannot see its bypass list."""
+def bypass_actors(detail: Mapping[str, Any] | None) -> tuple[BypassActor, ...] | None:
+    """Who may bypass a ruleset; None when the token cannot see its bypass list (it needs write access)."""
     if detail is None or "bypass_actors" not in detail:
         return None
     actors = []
     for actor in detail.get("bypass_actors") or []:
-        kind = actor.get("actor_type")
         ident = actor.get("actor_id")
-        mode = actor.get("bypass_mode", "always")
-        if kind == "RepositoryRole":
-            name = f"repository role {_ROLE_NAMES.get(ident or 0, ident)}"
-        elif kind == "OrganizationAdmin":
-            name = "organisation administrators"
-        elif kind == "DeployKey":
-            name = "deploy keys"
-        else:
-            name = f"{kind} {ident}"
-        actors.append(name if mode == "always" else f"{name} ({mode})")
+        actors.append(BypassActor(
+            kind=str(actor.get("actor_type") or "Unspecified"),
+            id=int(ident) if isinstance(ident, int) else None,
+            mode=str(actor.get("bypass_mode") or "always"),
+        ))
     return tuple(actors)
 
 
-def _admin_can_bypass(detail: Mapping[str, Any]) -> bool:
-    return any(
-        (a.get("actor_type") == "RepositoryRole" and a.get("actor_id") == _ADMIN_ROLE)
-        or a.get("actor_type") == "OrganizationAdmin"
-        for a in detail.get("bypass_actors") or []
-    )
-
-
-def _ruleset_view(ruleset: _Ruleset, rules: Iterable[Mapping[str, Any]]) -> _View:
+def _ruleset_view(ruleset: _Ruleset, rules: Iterable[Mapping[str, Any]]) -> Source:
     """What one active ruleset enforces on a branch (``rules`` from ``/rules/branches/{b}`` or its detail)."""
     values: dict[str, Any] = {"protected": True}
     for rule in rules:
@@ -359,49 +339,11 @@ def _ruleset_view(ruleset: _Ruleset, rules: Iterable[Mapping[str, Any]]) -> _Vie
         elif kind == "required_status_checks":
             found = {str(c.get("context")) for c in params.get("required_status_checks") or [] if c.get("context")}
             values["required_status_checks"] = tuple(sorted(set(values.get("required_status_checks", ())) | found))
-    bypass = _bypass_actors(ruleset.detail)
-    if ruleset.detail is not None and bypass is not None:
-        values["admins_cannot_bypass"] = not _admin_can_bypass(ruleset.detail)
-    return _View(ruleset.label, values, bypass or ())
-
-
-def _merge(field_name: str, views: Sequence[_View], gap: str | None, not_enforced: tuple[str, ...]) -> Setting[Any]:
-    """One effective answer for one field from every view; ``gap`` names what is missing to be sure."""
-    stating = [v for v in views if field_name in v.values]
-    if field_name == "required_approvals":
-        best = max(stating, key=lambda v: int(v.values[field_name]), default=None)
-        if best is None or (int(best.values[field_name]) == 0 and gap):
-            return _unknown(gap or "branch protection", not_enforced)
-        return Setting(int(best.values[field_name]), best.source, bypass=best.bypass, not_enforced=not_enforced)
-    if field_name == "required_status_checks":
-        enforcing = [v for v in stating if v.values[field_name]]
-        if not enforcing and (gap or not stating):
-            return _unknown(gap or "branch protection", not_enforced)
-        merged = tuple(sorted({c for v in enforcing for c in v.values[field_name]}))
-        source = ", ".join(v.source for v in enforcing) or stating[0].source
-        return Setting(merged, source, bypass=_common_bypass(enforcing), not_enforced=not_enforced)
-    enforcing = [v for v in stating if v.values[field_name] is True]
-    if enforcing:
-        source = ", ".join(v.source for v in enforcing)
-        return Setting(True, source, bypass=_common_bypass(enforcing), not_enforced=not_enforced)
-    if gap or not stating:
-        return _unknown(gap or "branch protection", not_enforced)
-    source = stating[0].source if len(views) == 1 else "none of: " + ", ".join(v.source for v in views)
-    return Setting(False, source, bypass=stating[0].bypass, not_enforced=not_enforced)
-
-
-def _unknown(reason: str, not_enforced: tuple[str, ...]) -> Setting[Any]:
-    return Setting(None, reason=reason, not_enforced=not_enforced)
-
-
-def _common_bypass(views: Sequence[_View]) -> tuple[str, ...]:
-    """Actors that may bypass every enforcing source (anyone else is bound by at least one)."""
-    if not views:
-        return ()
-    common = set(views[0].bypass)
-    for view in views[1:]:
-        common &= set(view.bypass)
-    return tuple(a for a in views[0].bypass if a in common)
+    bypass = bypass_actors(ruleset.detail)
+    reason = None
+    if bypass is None:
+        reason = f"the bypass list of {ruleset.label} ({ruleset.detail_reason or BYPASS_NEEDS})"
+    return Source(ruleset.label, values, bypass, bypass_reason=reason)
 
 
 def _ref_matches(conditions: Mapping[str, Any] | None, branch: str, default_branch: str | None) -> bool:
@@ -428,8 +370,10 @@ class _BranchRead:
     name: str
     exists: bool = True
     protected: bool | None = None
-    views: list[_View] = field(default_factory=list)
-    gaps: dict[str, str] = field(default_factory=dict)
+    views: list[Source] = field(default_factory=list)
+    unread: list[Unread] = field(default_factory=list)
+    failure: str | None = None
+    """Why nothing about the branch could be read."""
     active_ids: set[int] = field(default_factory=set)
 
 
@@ -442,8 +386,13 @@ class SettingsCollector:
         self.archived = False
         """Set by ``collect``: the repository is archived (read-only)."""
 
-    def collect(self, branch_patterns: Sequence[str] = (), extra_branches: Sequence[str] = ()) -> RepoSettings:
-        """Settings for the default branch, ``extra_branches`` and every branch matching ``branch_patterns``."""
+    def collect(
+        self, branch_patterns: Sequence[str] = (), extra_branches: Sequence[str] = (), ref: str | None = None
+    ) -> RepoSettings:
+        """Settings for the default branch, ``extra_branches`` and every branch matching ``branch_patterns``.
+
+        ``ref`` is the commit (or branch) that is checked out, whose CODEOWNERS errors are read; by default the
+        default branch."""
         try:
             repo = self.client.repo(self.full_name)
         except GithubException as exc:
@@ -455,13 +404,20 @@ class SettingsCollector:
         default = raw.get("default_branch")
         names = [default] if default else []
         names += [b for b in extra_branches if b and b not in names]
+        listing: list[BranchProtection] = []
         if branch_patterns:
-            names += [b for b in self._branch_names() if match_any(list(branch_patterns), b) and b not in names]
+            listed = self._branch_names()
+            if isinstance(listed, str):
+                # the matching branches cannot be named: each pattern stands for them, unknown
+                listing = [unknown_branch(p, f"{BRANCHES_NEEDS} ({listed})") for p in branch_patterns
+                           if p not in names]
+            else:
+                names += [b for b in listed if match_any(list(branch_patterns), b) and b not in names]
         rulesets = self._rulesets()
         reads = [self._read_branch(name, default, rulesets) for name in names]
-        if any(r.gaps for r in reads):
+        if any(u.reason == CLASSIC_NEEDS for r in reads for u in r.unread):
             self._fill_from_graphql(reads)
-        branches = tuple(self._merge_branch(r, default, rulesets) for r in reads)
+        branches = (*(self._merge_branch(r, default, rulesets) for r in reads), *listing)
         visibility_value = raw.get("visibility") or ("private" if raw.get("private") else "public")
         return RepoSettings(
             platform="github",
@@ -471,7 +427,7 @@ class SettingsCollector:
             secret_scanning=self._security(raw, "secret_scanning"),
             secret_push_protection=self._security(raw, "secret_scanning_push_protection"),
             branches=branches,
-            codeowners_errors=self._codeowners_errors(default),
+            codeowners_errors=self._codeowners_errors(ref or default),
         )
 
     def _nothing(self, reason: str) -> RepoSettings:
@@ -496,11 +452,14 @@ class SettingsCollector:
             return Setting.unknown(f"GitHub did not report {key} for this repository")
         return Setting(entry["status"] == "enabled", f"repository security_and_analysis.{key}")
 
-    def _branch_names(self) -> list[str]:
+    def _branch_names(self) -> list[str] | str:
+        """The repository's branch names, or why they could not be listed."""
         try:
             items = self.client.get_all(f"/repos/{self.full_name}/branches")
-        except (GithubException, Unavailable):
-            return []
+        except GithubException as exc:
+            return describe_error(exc, "branches")
+        except Unavailable as exc:
+            return exc.reason
         return [str(b.get("name")) for b in items if b.get("name")]
 
     def _rulesets(self) -> list[_Ruleset] | str:
@@ -542,14 +501,14 @@ class SettingsCollector:
                 reason = f"branch {name!r} does not exist (empty repository or missing default branch)"
             else:
                 reason = describe_error(exc, f"branch {name}")
-            read.gaps = {f: reason for f in _FIELDS}
+            read.failure = reason
             return read
         except Unavailable as exc:
-            read.gaps = {f: exc.reason for f in _FIELDS}
+            read.failure = exc.reason
             return read
         read.protected = bool(branch.get("protected"))
         if read.protected is False:
-            read.views.append(_absent_view("branch is not protected (no classic protection, no active ruleset)"))
+            read.views.append(nothing("branch is not protected (no classic protection, no active ruleset)"))
             return read
         self._read_active_rules(read, rulesets)
         try:
@@ -558,12 +517,12 @@ class SettingsCollector:
         except GithubException as exc:
             message = exc.data.get("message") if isinstance(exc.data, dict) else None
             if exc.status == 404 and message == "Branch not protected":
-                read.views.append(_absent_view("no classic branch protection"))
+                read.views.append(nothing("no classic branch protection"))
             else:
                 reason = CLASSIC_NEEDS if exc.status in (403, 404) else describe_error(exc, "classic protection")
-                read.gaps.update({f: reason for f in _FIELDS if f not in read.gaps})
+                read.unread.append(Unread(CLASSIC_SOURCE, reason))
         except Unavailable as exc:
-            read.gaps.update({f: exc.reason for f in _FIELDS if f not in read.gaps})
+            read.unread.append(Unread(CLASSIC_SOURCE, exc.reason))
         return read
 
     def _read_active_rules(self, read: _BranchRead, rulesets: list[_Ruleset] | str) -> None:
@@ -572,7 +531,7 @@ class SettingsCollector:
             items = self.client.get_all(f"/repos/{self.full_name}/rules/branches/{read.name}")
         except (GithubException, Unavailable) as exc:
             reason = exc.reason if isinstance(exc, Unavailable) else describe_error(exc, "rules for the branch")
-            read.gaps.update({f: reason for f in _FIELDS if f not in read.gaps})
+            read.unread.append(Unread("rulesets", reason))
             return
         by_id: dict[int, list[Mapping[str, Any]]] = {}
         for item in items:
@@ -591,11 +550,12 @@ class SettingsCollector:
             read.views.append(_ruleset_view(ruleset, rules))
 
     def _fill_from_graphql(self, reads: Sequence[_BranchRead]) -> None:
-        """Replace "classic protection unreadable" gaps with the read-only ``refUpdateRule`` view."""
+        """Narrow "classic protection unreadable" to what the read-only ``refUpdateRule`` view leaves out."""
+        owner, name = self.full_name.split("/", 1)
         for read in reads:
-            if not read.exists or CLASSIC_NEEDS not in read.gaps.values():
+            hidden = [u for u in read.unread if u.label == CLASSIC_SOURCE and u.reason == CLASSIC_NEEDS]
+            if not read.exists or not hidden:
                 continue
-            owner, name = self.full_name.split("/", 1)
             try:
                 data = self.client.graphql(
                     GRAPHQL_REF_RULES, {"owner": owner, "name": name, "ref": f"refs/heads/{read.name}"}
@@ -607,17 +567,22 @@ class SettingsCollector:
                 continue
             rule = ref.get("refUpdateRule")
             if rule is None:
-                view = _absent_view("no classic branch protection (GraphQL refUpdateRule is empty)")
+                view = nothing("no classic branch protection (GraphQL refUpdateRule is empty)")
+                left: tuple[str, ...] = ()
             else:
                 view = _ref_update_view(rule)
-            read.gaps = {f: r for f, r in read.gaps.items() if r != CLASSIC_NEEDS or f not in view.values}
+                left = tuple(f for f in _FIELDS if f not in view.values)
+            read.unread = [u for u in read.unread if u not in hidden]
+            if left:
+                read.unread.append(Unread(CLASSIC_SOURCE, CLASSIC_NEEDS, left, partial=True))
             read.views.append(view)
 
     def _merge_branch(
         self, read: _BranchRead, default: str | None, rulesets: list[_Ruleset] | str
     ) -> BranchProtection:
         """One ``BranchProtection`` from every view of the branch."""
-        settings: dict[str, Setting[Any]] = {}
+        if read.failure is not None:
+            return unknown_branch(read.name, read.failure)
         evaluate = [
             r for r in (rulesets if isinstance(rulesets, list) else [])
             if r.enforcement == "evaluate" and r.detail is not None
@@ -629,29 +594,19 @@ class SettingsCollector:
             }
             for r in evaluate
         }
-        for name in _FIELDS:
-            not_enforced = tuple(
+        not_enforced = {
+            name: tuple(
                 f"{label} (evaluate mode, not enforced)"
                 for label, fields in would_set.items()
                 if name == "protected" or name in fields
             )
-            gap = read.gaps.get(name)
-            if name == "admins_cannot_bypass":
-                gap = gap or self._bypass_gap(read, rulesets)
-            settings[name] = _merge(name, read.views, gap, not_enforced)
-        if read.protected is True and not settings["protected"].known:
-            settings["protected"] = Setting(True, "branch 'protected' flag")
-        return BranchProtection(read.name, **settings)
-
-    @staticmethod
-    def _bypass_gap(read: _BranchRead, rulesets: list[_Ruleset] | str) -> str | None:
-        """When an active ruleset's bypass list is hidden, whether admins are bound cannot be decided."""
-        if not isinstance(rulesets, list):
-            return f"the bypass lists of the branch's rulesets ({rulesets})" if read.active_ids else None
-        for ruleset in rulesets:
-            if ruleset.id in read.active_ids and (ruleset.detail is None or "bypass_actors" not in ruleset.detail):
-                return f"the bypass list of {ruleset.label} ({CLASSIC_NEEDS})"
-        return None
+            for name in _FIELDS
+        }
+        unread = list(read.unread)
+        if not isinstance(rulesets, list) and read.active_ids:
+            unread.append(Unread("rulesets", f"the bypass lists of the branch's rulesets ({rulesets})",
+                                 ("admins_cannot_bypass",)))
+        return merge(BranchInput(read.name, tuple(read.views), tuple(unread), not_enforced, read.protected))
 
     def _codeowners_errors(self, ref: str | None) -> Setting[tuple[Mapping[str, object], ...]]:
         params = {"ref": ref} if ref else {}

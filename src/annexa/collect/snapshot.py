@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from annexa.facts import BranchProtection, RepoSettings, Setting
+from annexa.facts import BranchProtection, BypassActor, RepoSettings, Setting
 from annexa.yamlio import load_document, validate
 
 _BRANCH_FIELDS = (
@@ -32,7 +32,7 @@ def load_snapshot(path: Path) -> RepoSettings:
                 value=tuple(inner) if isinstance(inner, list) else inner,
                 source=value.get("source", f"settings snapshot {path.name}"),
                 reason=value.get("reason") or (missing if inner is None else None),
-                bypass=tuple(value.get("bypass", ())),
+                bypass=tuple(BypassActor("Unspecified", name=str(b)) for b in value.get("bypass", ())),
                 not_enforced=tuple(value.get("not_enforced", ())),
             )
         if value is None:

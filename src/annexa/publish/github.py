@@ -33,6 +33,8 @@ ANNOTATION_BATCH = 50
 MAX_ANNOTATIONS = 500
 """Annotations beyond this are left to the report (10 requests at most)."""
 CHECK_NAME = "annexa"
+ACTIONS_BOT = "github-actions[bot]"
+"""The login of the Actions GITHUB_TOKEN: its comments are written by this user (``GET /user`` refuses it)."""
 
 
 @dataclass
@@ -88,6 +90,27 @@ class GitHubPublisher:
     def __init__(self, client: GitHubClient, full_name: str) -> None:
         self.client = client
         self.full_name = full_name
+        self._identity: str | None = None
+        self._identity_read = False
+
+    def identity(self) -> str | None:
+        """The login the token writes as: ``GET /user`` for a user token (PAT); an installation token (the
+        Actions GITHUB_TOKEN) is refused there with "Resource not accessible by integration" and writes as
+        github-actions[bot]. ``None`` when it cannot be told (then no existing comment is trusted)."""
+        if self._identity_read:
+            return self._identity
+        found: str | None = None
+        try:
+            data = self.client.get_json("/user")
+            found = str(data.get("login")) if isinstance(data, dict) and data.get("login") else None
+        except GithubException as exc:
+            message = exc.data.get("message") if isinstance(exc.data, dict) else None
+            if exc.status == 403 and message == "Resource not accessible by integration":
+                found = ACTIONS_BOT
+        except Unavailable:
+            found = None
+        self._identity, self._identity_read = found, True
+        return found
 
     def _write(self, verb: str, path: str, body: Mapping[str, Any]) -> Any:
         _, data = self.client.call(
@@ -98,8 +121,10 @@ class GitHubPublisher:
     def upsert_comment(self, number: int, body: str) -> tuple[str, str | None]:
         """Create the report comment once, then update it in place; returns (created|updated|unchanged, url).
 
-        The comment is found by the hidden marker on its first line. A failed create is followed by a fresh
-        look-up before trying again, so a create that GitHub applied but answered with 5xx never doubles.
+        The comment is found by the hidden marker on its first line *and* its author being the token's own
+        identity, so a look-alike comment someone else planted is never edited or trusted. A failed create is
+        followed by a fresh look-up before trying again, so a create that GitHub applied but answered with 5xx
+        never doubles.
         """
         if len(body) > COMMENT_LIMIT:
             raise ValueError(f"comment body has {len(body)} characters; GitHub allows {COMMENT_LIMIT}")
@@ -131,8 +156,15 @@ class GitHubPublisher:
         return data
 
     def _find_comment(self, number: int) -> dict[str, Any] | None:
+        me = self.identity()
+        if me is None:
+            return None
         comments = self.client.get_all(f"/repos/{self.full_name}/issues/{number}/comments")
-        mine = [c for c in comments if str(c.get("body") or "").startswith(MARKER)]
+        mine = [
+            c for c in comments
+            if str(c.get("body") or "").startswith(MARKER)
+            and str((c.get("user") or {}).get("login") or "").lower() == me.lower()
+        ]
         return mine[0] if mine else None
 
     def check_run(self, report: Report, head_sha: str, summary: str, details_url: str | None = None) -> Published:

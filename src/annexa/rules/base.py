@@ -156,7 +156,7 @@ def setting_result(
     if setting.source:
         detail["source"] = setting.source
     if setting.bypass:
-        detail["bypass_actors"] = list(setting.bypass)
+        detail["bypass_actors"] = setting.bypass_labels
     if setting.not_enforced:
         detail["not_enforced"] = list(setting.not_enforced)
     if setting.value is None:

@@ -286,45 +286,95 @@ def _github_triggers(doc: Mapping[Any, Any]) -> set[str]:
     return set()
 
 
-def _github_texts(doc: Mapping[Any, Any]) -> Iterator[str]:
+def _github_texts(doc: Mapping[Any, Any]) -> Iterator[tuple[str, str]]:
+    """("uses", action or workflow reference) and ("run", script) of every job and step."""
     for job in (doc.get("jobs") or {}).values():
         if not isinstance(job, Mapping):
             continue
         if isinstance(job.get("uses"), str):
-            yield job["uses"]
+            yield "uses", job["uses"]
         for step in job.get("steps") or ():
             if isinstance(step, Mapping):
-                yield from (str(step[k]) for k in ("uses", "run") if isinstance(step.get(k), str))
+                yield from ((k, str(step[k])) for k in ("uses", "run") if isinstance(step.get(k), str))
 
 
 _GITLAB_RESERVED = {"stages", "variables", "workflow", "include", "default", "image", "services", "before_script",
                     "after_script", "cache", "spec"}
 
 
+def _gitlab_rule_on_mr(rule: Any) -> bool | None:
+    """What one ``rules:`` entry decides for a merge request pipeline: run, skip, or None (does not match)."""
+    if not isinstance(rule, Mapping):
+        return None
+    when = str(rule.get("when") or "on_success")
+    condition = rule.get("if")
+    if condition is None:
+        return when != "never"
+    cond = str(condition)
+    if "merge_request" not in cond or "!=" in cond or "!~" in cond or "||" in cond:
+        return None  # another condition (a branch, a tag, ...) or "not a merge request": no match on an MR
+    return when != "never"
+
+
 def _gitlab_runs_on_mr(job: Mapping[str, Any]) -> bool:
-    conditions = [job[k] for k in ("rules", "only") if k in job]
-    if not conditions:
-        return True
-    return any("merge_request" in s for c in conditions for s in _strings(c))
+    """Whether a job runs in merge request pipelines: ``except:`` naming them excludes it; ``only:`` must name
+    them; ``rules:`` are read in order, the first that matches a merge request pipeline decides."""
+    if "except" in job and any("merge_request" in s for s in _strings(job["except"])):
+        return False
+    if "only" in job and not any("merge_request" in s for s in _strings(job["only"])):
+        return False
+    rules = job.get("rules")
+    if isinstance(rules, list):
+        for rule in rules:
+            decided = _gitlab_rule_on_mr(rule)
+            if decided is not None:
+                return decided
+        return False
+    return True
 
 
-def _gitlab_texts(doc: Mapping[Any, Any]) -> Iterator[str]:
-    yield from _strings(doc.get("include"))
+def _gitlab_texts(doc: Mapping[Any, Any]) -> Iterator[tuple[str, str]]:
+    """("include", template or image reference) and ("run", script line) of jobs run on merge requests."""
+    yield from (("include", s) for s in _strings(doc.get("include")))
     for name, job in doc.items():
         if name in _GITLAB_RESERVED or not isinstance(job, Mapping) or str(name).startswith("."):
             continue
         if _gitlab_runs_on_mr(job):
-            yield from _strings({k: job.get(k) for k in ("script", "image", "trigger", "extends", "component")})
+            yield from (("include", s) for s in _strings({k: job.get(k) for k in
+                                                          ("image", "trigger", "extends", "component")}))
+            yield from (("run", s) for s in _strings(job.get("script")))
 
 
-def _tools_in(texts: Iterable[str], patterns: Mapping[str, Sequence[str]]) -> dict[str, list[tuple[str, str]]]:
-    """For each kind of check, the tools found and the step text each was found in."""
+_QUOTED = re.compile(r"'[^']*'|\"(?:[^\"\\]|\\.)*\"")
+_NOT_RUNNING = {"echo", "printf", "cat", "true", ":", "#"}
+
+
+def _runs_tool(script: str, needle: str) -> bool:
+    """True when a command of ``script`` invokes ``needle`` (not when it is only echoed, quoted or commented)."""
+    word = re.compile(r"(?<![\w.-])" + re.escape(needle.lower()) + r"(?![\w-])")
+    for raw in script.lower().splitlines():
+        line = _QUOTED.sub("''", raw).split(" #", 1)[0]
+        if line.lstrip().startswith("#"):
+            continue
+        for command in re.split(r"&&|\|\||[;|]|\$\(", line):
+            words = command.split()
+            if words and words[0] not in _NOT_RUNNING and word.search(command):
+                return True
+    return False
+
+
+def _tools_in(
+    texts: Iterable[tuple[str, str]], patterns: Mapping[str, Sequence[str]]
+) -> dict[str, list[tuple[str, str]]]:
+    """For each kind of check, the tools found and the step text each was found in: a ``uses:``/include that
+    names the tool, or a command that invokes it."""
     found: dict[str, list[tuple[str, str]]] = {}
-    for text in texts:
+    for where, text in texts:
         low = text.lower()
         for kind, needles in patterns.items():
             for needle in needles:
-                if needle.lower() in low and all(t != needle for t, _ in found.get(kind, [])):
+                hit = _runs_tool(text, needle) if where == "run" else needle.lower() in low
+                if hit and all(t != needle for t, _ in found.get(kind, [])):
                     found.setdefault(kind, []).append((needle, text))
     return found
 

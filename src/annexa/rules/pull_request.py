@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TypeVar
 
-from annexa.facts import PullRequest, Review
+from annexa.facts import ChangeSet, PullRequest, Review
 from annexa.model import Location, Result
 from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown
 
@@ -46,11 +46,30 @@ def _lookup(mapping: Mapping[str, T], key: str) -> T | None:
     return None
 
 
-def _require_current(ctx: RuleContext) -> bool:
+def owner_roles(params: Mapping[str, object]) -> str:
+    """The ``owners:`` role whose users and teams may approve weight changes (the ``owners_role`` parameter)."""
+    return str(params.get("owners_role") or "models")
+
+
+def weight_paths(change: ChangeSet, in_weights: Callable[[str], bool]) -> list[str]:
+    """Changed paths that are, or were before a rename or move, model weight files."""
+    return sorted(
+        path for path, fc in change.files.items()
+        if in_weights(path) or (fc.previous_path is not None and in_weights(fc.previous_path))
+    )
+
+
+def _require_current(ctx: RuleContext, pr: PullRequest) -> tuple[bool, str]:
+    """Whether only approvals of the head commit count, and why: always when the parameter says so; otherwise
+    unless the platform itself dismisses approvals on new pushes to the base branch (then none survive)."""
     setting = ctx.params.get("require_current_approval")
     if setting is not None:
-        return bool(setting)
-    return any(req.rule == "stale-approvals-dismissed" for p in ctx.facts.policies for req in p.requirements)
+        return bool(setting), "the require_current_approval parameter"
+    settings = ctx.facts.settings
+    base = next((b for b in settings.branches if b.branch == pr.base_ref), None) if settings else None
+    if base is not None and base.stale_approvals_dismissed.value is True:
+        return False, f"{pr.base_ref} dismisses stale approvals ({base.stale_approvals_dismissed.source})"
+    return True, f"{pr.base_ref} is not known to dismiss approvals on new pushes"
 
 
 def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
@@ -63,11 +82,7 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
             ctx.facts.pull_request_reason,
         )
         return
-    weights = sorted(
-        path
-        for path, fc in change.files.items()
-        if ctx.in_class(path, "weights") or (fc.previous_path and ctx.in_class(fc.previous_path, "weights"))
-    )
+    weights = weight_paths(change, lambda path: ctx.in_class(path, "weights"))
     if not weights:
         if change.truncated:
             yield unknown(
@@ -78,7 +93,7 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
             return
         yield not_applicable(f"PR #{pr.number} changes no model weight files")
         return
-    role = str(ctx.params.get("owners_role") or "models")
+    role = owner_roles(ctx.params)
     owners = ctx.config.owners_of(role)
     location = Location(weights[0])
     evidence = {"pull_request": pr.number, "weight_files": weights[:20], "owners": list(owners)}
@@ -90,7 +105,9 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
             **evidence,
         )
         return
-    current_only = _require_current(ctx)
+    current_only, why_current = _require_current(ctx, pr)
+    evidence["current_head_only"] = current_only
+    evidence["current_head_reason"] = why_current
     approvals = [
         r for r in latest_reviews(pr.reviews).values()
         if r.state == "APPROVED" and r.user.lower() != pr.author.lower()

@@ -13,10 +13,13 @@ from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passe
 
 
 def _branches(ctx: RuleContext, settings: RepoSettings) -> list[BranchProtection] | Result:
-    """The default branch plus every known branch matching the ``branches`` parameter."""
+    """The default branch, the pull request's base branch and every known branch matching ``branches``."""
     patterns: list[str] = list(ctx.params.get("branches") or [])
+    pr = ctx.facts.pull_request
+    base = pr.base_ref if pr is not None and pr.base_ref else None
     chosen = [
-        b for b in settings.branches if b.branch == settings.default_branch or match_any(patterns, b.branch)
+        b for b in settings.branches
+        if b.branch in (settings.default_branch, base) or match_any(patterns, b.branch)
     ]
     if settings.default_branch is None:
         return unknown("The default branch is not known", "the repository's default branch")
@@ -25,6 +28,12 @@ def _branches(ctx: RuleContext, settings: RepoSettings) -> list[BranchProtection
             f"No protection data for the default branch {settings.default_branch!r}",
             "branch protection of the default branch (API access or a --settings snapshot that lists it)",
             branch=settings.default_branch,
+        )
+    if base is not None and not any(b.branch == base for b in chosen):
+        return unknown(
+            f"No protection data for the pull request's base branch {base!r}",
+            "branch protection of the base branch (annexa ci reads it; a --settings snapshot must list it)",
+            branch=base,
         )
     return chosen
 

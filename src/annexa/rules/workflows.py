@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -20,6 +20,7 @@ from annexa.scan.ci_yaml import (
     CiFile,
     CiKind,
     CiYamlError,
+    Job,
     Step,
     action_steps,
     entry,
@@ -109,7 +110,7 @@ def _unique_keys(problems: list[Result]) -> Iterator[Result]:
 _QUOTED_INDEX = re.compile(r"\[\s*'([^']*)'\s*\]")
 _ANY_INDEX = re.compile(r"\[[^\]]*\]")
 _STRING = re.compile(r"'(?:[^']|'')*'")
-_REFERENCE = re.compile(r"(?<![\w.-])(github|env|inputs)((?:\s*\.\s*[\w*-]+)*)")
+_REFERENCE = re.compile(r"(?<![\w.-])(github|env|inputs|needs|steps|matrix)((?:\s*\.\s*[\w*-]+)*)")
 _BOOLEAN = re.compile(r"==|!=|<=|>=|<|>|^\s*!|^\s*(?:contains|startsWith|endsWith)\s*\(", re.I)
 
 UNTRUSTED_CONTEXTS = (
@@ -139,7 +140,10 @@ PR_HEAD_CONTEXTS = (
     "github.event.pull_request.merge_commit_sha", "github.event.pull_request.head.repo.full_name",
     "github.event.pull_request.head.repo.clone_url", "github.event.pull_request.head.repo.html_url",
     "github.event.workflow_run.head_sha", "github.event.workflow_run.head_branch",
+    "github.event.pull_request.head.repo.ssh_url", "github.event.pull_request.head.repo.git_url",
     "github.event.workflow_run.head_repository.full_name", "github.event.workflow_run.head_repository.clone_url",
+    "github.event.workflow_run.head_repository.ssh_url", "github.event.workflow_run.head_repository.git_url",
+    "github.event.workflow_run.head_repository.html_url", "github.event.workflow_run.head_commit.id",
     "github.event.workflow_run.pull_requests.*.head.sha", "github.event.workflow_run.pull_requests.*.head.ref",
 )  # fmt: skip
 """Expression contexts that name the pull request's own commit, branch or fork."""
@@ -187,14 +191,25 @@ def _strip_parens(operand: str) -> str:
     return operand
 
 
-def _value_operands(body: str) -> list[str]:
+class Unreducible(Exception):
+    """An expression nested too deeply to follow."""
+
+
+MAX_NESTING = 32
+
+
+def _value_operands(body: str, depth: int = 0) -> list[str]:
     """The parts of an expression whose value can become its result (booleans and guard conditions dropped)."""
+    if depth > MAX_NESTING:
+        raise Unreducible(body[:80])
     body = _STRING.sub("''", _ANY_INDEX.sub(".*", _QUOTED_INDEX.sub(r".\1", body)))
     values: list[str] = []
     for alternative in _split_top(body, "||"):
         last = _strip_parens(_split_top(alternative, "&&")[-1])
-        if "||" in last or "&&" in last:
-            values.extend(_value_operands(last))
+        if last.lstrip().startswith("!"):
+            continue  # a negation is a boolean, never the text of an operand
+        if ("||" in last or "&&" in last) and last.strip() != body.strip():
+            values.extend(_value_operands(last, depth + 1))
         elif not _BOOLEAN.search(last):
             values.append(last)
     return values
@@ -231,6 +246,14 @@ def _pr_head_refs(value: str, inputs: set[str], env_taint: set[str]) -> list[str
             ):
                 found.append(ref)
     return found
+
+
+def _unfollowed(value: str) -> list[str]:
+    """References to job or step outputs and matrix values in a value: where they come from is not followed."""
+    return [
+        ref for body in EXPRESSION_RE.findall(value) for ref in _references(body)
+        if ref.startswith(("needs.", "steps.", "matrix."))
+    ]
 
 
 def _evidence_text(value: str) -> str:
@@ -444,15 +467,50 @@ def _inside(path: str) -> str | None:
     return None if path.startswith("/") or ".." in parts else path
 
 
+_NEGATE_AFTER = re.compile(r"\s*(?:==\s*false\b|!=\s*true\b)", re.I)
+_KEEP_AFTER = re.compile(r"\s*(?:==\s*true\b|!=\s*false\b)", re.I)
+_NEGATE_BEFORE = re.compile(r"(?:\bfalse\s*==|\btrue\s*!=)\s*$", re.I)
+
+
+def _negated(cond: str, start: int, end: int) -> bool:
+    """Whether the comparison at ``cond[start:end]`` is inverted by the operators around it and around each
+    parenthesised group enclosing it (``!``, ``== false``, ``!= true``): an odd count means it is negated."""
+    spans = [(start, end)]
+    stack: list[int] = []
+    for i, c in enumerate(cond):
+        if c == "(":
+            stack.append(i)
+        elif c == ")" and stack:
+            opened = stack.pop()
+            if opened < start and i >= end:
+                spans.append((opened, i + 1))
+    spans.sort(key=lambda span: span[1] - span[0])
+    flips = 0
+    for left, right in spans:
+        before, after = cond[:left], cond[right:]
+        if before.rstrip().endswith("!") or _NEGATE_BEFORE.search(before):
+            flips += 1
+        if _NEGATE_AFTER.match(after):
+            flips += 1
+        elif not _KEEP_AFTER.match(after) and re.match(r"\s*(?:==|!=)", after):
+            return True  # compared with something else: not a plain guard
+    return flips % 2 == 1
+
+
 def _guard(conditions: Sequence[str | None]) -> tuple[str, str] | None:
-    """The strongest guard among ``if:`` conditions: same-repository (forks excluded) or maintainer-only."""
+    """The strongest guard among ``if:`` conditions: same-repository (forks excluded) or maintainer-only.
+    A negated or inverted comparison (``!(a == b)``, ``(a == b) == false``) is no guard."""
     best: tuple[str, str] | None = None
     for cond in conditions:
         if not cond or "||" in cond:
             continue
-        if _SAME_REPO.search(cond):
+        body = cond.strip()
+        if body.startswith("${{") and body.endswith("}}"):
+            body = body[3:-2]
+        same = [m for m in _SAME_REPO.finditer(body) if not _negated(body, m.start(), m.end())]
+        if same:
             return "same-repository", _evidence_text(cond)
-        if _MAINTAINER.search(cond):
+        if _MAINTAINER.search(body):
             best = best or ("maintainer", _evidence_text(cond))
     return best
 
@@ -552,6 +610,28 @@ class _Untrusted:
                                 f"workflow run by {', '.join(state.triggers)}", state,
                                 job=job, step=step.label, checkout=f"{name}: {_evidence_text(value)}", names=refs)
                     return
+                hidden = _unfollowed(value)
+                if hidden and found:
+                    self.report(ci, line(found[0]), f"checkout:{job}:{step.label}:{name}",
+                                f"{where} checks out `{name}: {value.strip()}`, a value computed elsewhere "
+                                "(a job or step output, a matrix) that annexa cannot follow", state,
+                                job=job, step=step.label, checkout=f"{name}: {_evidence_text(value)}",
+                                needs=f"where {hidden[0]} comes from (set the ref from a trusted context)")
+                    return
+        elif uses and not uses.startswith(("./", "docker://")):
+            passed_in = [
+                str(k.value) for k, v in items(get(step.node, "with"))
+                if _pr_head_refs(text(v) or "", inputs, env_taint)
+            ]
+            if passed_in or "checkout" in uses.split("@", 1)[0].lower():
+                source = uses.rpartition("@")[0] or uses
+                what = f"is given the pull request's head ({', '.join(passed_in)})" if passed_in else \
+                    "looks like a checkout action"
+                self.report(ci, step.line, f"action:{job}:{step.label}:{uses}",
+                            f"{where} uses the remote action `{uses}`, which {what}, in a privileged workflow; "
+                            "whether it fetches the pull request's code cannot be read offline", state,
+                            job=job, step=step.label, uses=uses, needs=f"the source of {source}")
+                return
         run = entry(step.node, "run")
         if run is not None:
             for command, number in script_lines(ci, run[1], line(run[0])):
@@ -618,39 +698,159 @@ _ASSIGNMENT = re.compile(r"^\s*(?:export\s+|local\s+|readonly\s+)?([A-Za-z_]\w*)
 _GITLAB_SCRIPTS = ("before_script", "script", "after_script")
 
 
+_WRITES_OUTPUT = re.compile(r"GITHUB_OUTPUT|::set-output|core\.setOutput|core\.exportVariable|GITHUB_ENV")
+_ENV_WRITE = re.compile(r"\b([A-Za-z_]\w*)=.*>>\s*\"?\$\{?GITHUB_ENV")
+
+
+class _Flow:
+    """Follows values between steps and jobs: step outputs, job outputs, ``matrix`` and ``$GITHUB_ENV``.
+    Each is ``tainted`` (untrusted text flows into it), ``unknown`` (the flow cannot be followed: an action's
+    output, a computed matrix) or clean."""
+
+    def __init__(self, ci: CiFile, patterns: Sequence[str]) -> None:
+        self.ci = ci
+        self.patterns = patterns
+        self.jobs = {j.id: j for j in jobs(ci)} if ci.kind == "workflow" else {}
+        self._steps: dict[str, dict[str, str]] = {}
+
+    def _text_taint(self, value: str, env_taint: set[str], steps: Mapping[str, str], job: Job | None) -> str:
+        worst = "clean"
+        for body in EXPRESSION_RE.findall(value):
+            for kind in self.kinds(body, env_taint, steps, job).values():
+                worst = kind if kind == "tainted" else (kind if worst == "clean" else worst)
+        if any(v in env_taint for v in _SHELL_VAR.findall(value)):
+            worst = "tainted"
+        return worst
+
+    def step_outputs(self, job: Job | None, steps: list[Step], scopes: tuple[yaml.Node | None, ...]) -> dict[str, str]:
+        """For each step id, whether what it writes to its outputs carries untrusted text."""
+        key = job.id if job else ""
+        if key in self._steps:
+            return self._steps[key]
+        found: dict[str, str] = {}
+        self._steps[key] = found
+        for step in steps:
+            ident = text(get(step.node, "id"))
+            if not ident:
+                continue
+            env = env_values(*scopes, step.node)
+            env_taint = {k for k, v in env.items() if self._text_taint(v, set(), found, job) == "tainted"}
+            run = text(get(step.node, "run"))
+            script = text(get(get(step.node, "with"), "script"))
+            scripted = (step.uses or "").startswith("actions/github-script@")
+            body = run if run is not None else script if scripted else None
+            if body is None:
+                action = (step.uses or "").split("@", 1)[0].lower()
+                found[ident] = "unknown" if step.uses and not action.startswith(_PLAIN_OUTPUTS) else "clean"
+            elif _WRITES_OUTPUT.search(body):
+                found[ident] = self._text_taint(body, env_taint, found, job)
+            else:
+                found[ident] = "clean"
+        return found
+
+    def kinds(self, body: str, env_taint: set[str], steps: Mapping[str, str], job: Job | None) -> dict[str, str]:
+        """The references of a value operand that carry untrusted text, and how (tainted or unknown)."""
+        found: dict[str, str] = {}
+        for operand in _value_operands(body):
+            for ref in _references(operand):
+                parts = ref.split(".")
+                untrusted = ref.startswith("github") and any(_matches(ref, p, prefix=True) for p in self.patterns)
+                if untrusted or (ref.startswith("env.") and ref[4:] in env_taint):
+                    found[ref] = "tainted"
+                elif parts[0] == "steps" and len(parts) >= 3 and parts[2] == "outputs":
+                    kind = steps.get(parts[1], "unknown")
+                    if kind != "clean":
+                        found[ref] = kind
+                elif parts[0] == "needs" and len(parts) >= 4 and parts[2] == "outputs":
+                    kind = self.job_output(parts[1], parts[3])
+                    if kind != "clean":
+                        found[ref] = kind
+                elif parts[0] == "matrix" and job is not None:
+                    matrix = get(get(job.node, "strategy"), "matrix")
+                    values = [str(n.value) for n in walk_scalars(matrix)] if matrix is not None else []
+                    taints = [self._text_taint(v, set(), {}, None) for v in values if "${{" in v]
+                    kind = max(taints, key=_RANK.index, default="clean")
+                    if kind != "clean":
+                        found[ref] = kind
+        return found
+
+    def job_output(self, job_id: str, name: str) -> str:
+        job = self.jobs.get(job_id)
+        if job is None:
+            return "unknown"
+        value = text(get(get(job.node, "outputs"), name))
+        if value is None:
+            return "clean"
+        steps = self.step_outputs(job, job.steps, (self.ci.root, job.node))
+        return self._text_taint(value, set(), steps, job)
+
+
+_RANK = ("clean", "unknown", "tainted")
+_PLAIN_OUTPUTS = ("actions/cache", "actions/setup-", "actions/checkout", "actions/upload-artifact",
+                  "actions/download-artifact", "docker/build-push-action", "docker/setup-")
+"""Actions whose outputs are cache hits, versions, paths and digests, not text anyone outside chooses."""
+
+
 def _injection_github(ci: CiFile, patterns: Sequence[str]) -> list[Result]:
     problems: list[Result] = []
-    groups: list[tuple[str, list[Step], tuple[yaml.Node | None, ...]]]
+    flow = _Flow(ci, patterns)
+    groups: list[tuple[Job | None, str, list[Step], tuple[yaml.Node | None, ...]]]
     if ci.kind == "workflow":
-        groups = [(j.id, j.steps, (ci.root, j.node)) for j in jobs(ci)]
+        groups = [(j, j.id, j.steps, (ci.root, j.node)) for j in jobs(ci)]
     else:
-        groups = [("", action_steps(ci), ())]
-    for owner, steps, scopes in groups:
+        groups = [(None, "", action_steps(ci), ())]
+    for job, owner, steps, scopes in groups:
+        written: set[str] = set()
         for step in steps:
-            env = env_values(*scopes, step.node)
-            env_taint = {k for k, v in env.items()
-                         if any(_untrusted_refs(body, patterns, set()) for body in EXPRESSION_RE.findall(v))}
-            sinks: list[tuple[str, tuple[yaml.Node, yaml.Node]]] = []
-            run = entry(step.node, "run")
-            if run is not None:
-                sinks.append(("run", run))
-            script = entry(get(step.node, "with"), "script")
-            if script is not None and (step.uses or "").lower().startswith("actions/github-script@"):
-                sinks.append(("github-script", script))
             where = f"job {owner}, {step.label}" if owner else step.label
-            for sink, (key, value) in sinks:
-                for body, number in expressions(ci, value, line(key)):
-                    refs = _untrusted_refs(body, patterns, env_taint)
-                    if not refs:
-                        continue
-                    expr = "${{ " + body.strip() + " }}"
-                    evidence: dict[str, Any] = {"job": owner} if owner else {}
-                    problems.append(failed(
-                        f"{where} expands `{expr}` inside `{sink}`: the text is pasted into the script before it "
-                        "runs; pass it through `env:` and use the variable instead",
-                        Location(ci.path, number), key=f"{owner}:{step.label}:{expr}", fix=injection_fix(body, sink),
-                        **evidence, step=step.label, sink=sink, expression=_evidence_text(expr), contexts=refs,
-                    ))
+            try:
+                problems.extend(_inject_step(ci, flow, job, owner, step, scopes, written, where))
+            except (Unreducible, RecursionError):
+                problems.append(unknown(
+                    f"{where}: an expression is nested too deeply to follow", "an expression annexa can reduce",
+                    Location(ci.path, step.line), job=owner, step=step.label))
+    return problems
+
+
+def _inject_step(ci: CiFile, flow: _Flow, job: Job | None, owner: str, step: Step,
+                 scopes: tuple[yaml.Node | None, ...], written: set[str], where: str) -> list[Result]:
+    problems: list[Result] = []
+    outputs = flow.step_outputs(job, job.steps if job else action_steps(ci), scopes)
+    env = env_values(*scopes, step.node)
+    env_taint = set(written) | {k for k, v in env.items() if flow._text_taint(v, set(), outputs, job) == "tainted"}
+    sinks: list[tuple[str, tuple[yaml.Node, yaml.Node]]] = []
+    run = entry(step.node, "run")
+    if run is not None:
+        sinks.append(("run", run))
+        for command, _ in script_lines(ci, run[1], line(run[0])):
+            target = _ENV_WRITE.search(command)
+            if target and flow._text_taint(command, env_taint, outputs, job) == "tainted":
+                written.add(target.group(1))
+    script = entry(get(step.node, "with"), "script")
+    if script is not None and (step.uses or "").lower().startswith("actions/github-script@"):
+        sinks.append(("github-script", script))
+    for sink, (key, value) in sinks:
+        for body, number in expressions(ci, value, line(key)):
+            kinds = flow.kinds(body, env_taint, outputs, job)
+            if not kinds:
+                continue
+            expr = "${{ " + body.strip() + " }}"
+            evidence: dict[str, Any] = {"job": owner} if owner else {}
+            refs = [r for r, k in kinds.items() if k == "tainted"]
+            if not refs:
+                problems.append(unknown(
+                    f"{where} expands `{expr}` inside `{sink}`, whose value comes from where annexa cannot "
+                    "follow (an action's output or a computed matrix)",
+                    "a value whose source can be read (pass it through `env:` to be safe)",
+                    Location(ci.path, number), **evidence, step=step.label, sink=sink,
+                    expression=_evidence_text(expr), contexts=sorted(kinds)))
+                continue
+            problems.append(failed(
+                f"{where} expands `{expr}` inside `{sink}`: the text is pasted into the script before it "
+                "runs; pass it through `env:` and use the variable instead",
+                Location(ci.path, number), key=f"{owner}:{step.label}:{expr}", fix=injection_fix(body, sink),
+                **evidence, step=step.label, sink=sink, expression=_evidence_text(expr), contexts=refs,
+            ))
     return problems
 
 
