@@ -47,9 +47,10 @@ def check_no_secrets_in_change(ctx: RuleContext) -> Iterable[Result]:
     added = {f: ctx.added_lines(f) for f in files}
     max_bytes = int(ctx.params.get("max_file_bytes") or 20_000_000)
     baseline = str(ctx.params.get("baseline") or "")
+    test_data = [f for f in files if ctx.in_class(f, "tests")]
     try:
         scan: SecretScan = ctx.memo(f"content:secrets:{max_bytes}:{baseline}:{sorted(exclude)}",
-                                    lambda: scan_files(checkout, files, added, max_bytes, baseline))
+                                    lambda: scan_files(checkout, files, added, max_bytes, baseline, test_data))
     except SecretScanError as exc:
         yield unknown(f"The secret scanner could not run: {exc}", "detect-secrets 1.5 installed", error=str(exc))
         return
