@@ -111,6 +111,7 @@ def check_training_data_pii_free(ctx: RuleContext) -> Iterable[Result]:
     extensions = tuple(f".{e.lstrip('.').lower()}" for e in ctx.params.get("extensions") or ())
     types = set(ctx.params.get("types") or ())
     limit = int(ctx.params.get("max_locations_per_file") or 20)
+    private_ips = bool(ctx.params.get("private_ips"))
     files = [f for f in ctx.scoped_files("training_data") if f.lower().endswith(extensions)]
     if checkout is None or not files:
         yield not_applicable("No training data files to scan")
@@ -124,9 +125,9 @@ def check_training_data_pii_free(ctx: RuleContext) -> Iterable[Result]:
                 skipped.append(Skipped(path, "symbolic link; its target is scanned on its own"))
                 continue
             if path.lower().endswith(".parquet"):
-                result = scan_parquet(checkout, path, limit)
+                result = scan_parquet(checkout, path, limit, private_ips)
             else:
-                result = scan_file(checkout, path, ctx.added_lines(path), limit)
+                result = scan_file(checkout, path, ctx.added_lines(path), limit, private_ips)
         except ModuleNotFoundError:
             yield unknown(f"{path} is Parquet and pyarrow is not installed", "pyarrow (pip install pyarrow)",
                           Location(path))
