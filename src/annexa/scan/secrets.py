@@ -220,7 +220,15 @@ class SecretScanner:
         self, path: str, filename: str, lines: list[str], wanted: Iterable[int]
     ) -> Iterator[tuple[SecretHit, bool]]:
         """Hits on the 1-based ``wanted`` lines of ``lines`` (``filename`` is the real path on disk), each with
-        whether the baseline lists it.
+        whether the baseline lists it."""
+        for number, line, found in self.raw_hits(filename, lines, wanted):
+            yield from self._best(path, number, line, found)
+
+    def raw_hits(
+        self, filename: str, lines: list[str], wanted: Iterable[int]
+    ) -> Iterator[tuple[int, str, dict[tuple[str, str], str]]]:
+        """Every detector's hits per wanted line, before the credential-context filter: (line number, line text,
+        {(type, value): reported value}). Values stay inside this module.
 
         Format-specific detectors first run their patterns over the whole text at C speed, and only the lines
         they match are analysed one by one; the generic detectors (keywords, entropy) see only lines that hold a
@@ -271,7 +279,8 @@ class SecretScanner:
                         if not self._filtered(["context"], filename=filename, secret=value, plugin=plugin,
                                               line=chunk, context=context):
                             found.setdefault((secret.type, value), value)
-            yield from self._best(path, number, line, found)
+            if found:
+                yield number, line, found
 
     def _best(self, path: str, number: int, line: str, found: dict[tuple[str, str], str]
               ) -> Iterator[tuple[SecretHit, bool]]:
@@ -293,12 +302,41 @@ class SecretScanner:
                         for v in {value, reported})
             yield SecretHit(kind, path, number, short_hash(value)), known
 
+    def spans(self, text: str, strict: bool) -> list[tuple[int, int, str]]:
+        """See :func:`find_secret_spans`."""
+        lines = text.splitlines(keepends=True)
+        starts = [0, *accumulate(len(line) for line in lines)]
+        taken: list[tuple[int, int, str]] = []
+        for number, line, found in self.raw_hits("<text>", lines, range(1, len(lines) + 1)):
+            for (kind, value), _ in sorted(found.items(), key=lambda item: (self._rank(item[0][0]), item[0])):
+                if strict and not counts_as_credential(kind, value, line, "<text>"):
+                    continue
+                pos = line.find(value) if value else -1
+                while pos >= 0:
+                    start, end = starts[number - 1] + pos, starts[number - 1] + pos + len(value)
+                    if not any(s < end and start < e for s, e, _ in taken):
+                        taken.append((start, end, kind))
+                    pos = line.find(value, pos + len(value))
+        return sorted(taken)
+
     def _rank(self, kind: str) -> int:
         if kind in GENERIC_TYPES:
             return 3
         if kind in WEAK_TYPES:
             return 2
         return 0 if kind in self._ours else 1
+
+
+def find_secret_spans(text: str, *, strict: bool = True) -> list[tuple[int, int, str]]:
+    """Where the secrets in ``text`` are: sorted, non-overlapping ``(start, end, type)`` offsets into ``text``.
+
+    The public entry point for redacting output. ``strict`` (the default) keeps what ``no-secrets-in-change``
+    would report (vendor-shaped keys, private keys, and generic hits assigned to a credential-named target);
+    ``strict=False`` keeps every detector hit that detect-secrets' own filters let through, for callers that
+    prefer masking a placeholder to leaking a key. Raises :class:`SecretScanError` when detect-secrets cannot run.
+    """
+    with SecretScanner() as scanner:
+        return scanner.spans(text, strict)
 
 
 def _annexa_names() -> set[str]:
@@ -382,6 +420,14 @@ _NON_SECRET_ID = re.compile(
 _REPO_ID = re.compile(r"[\w.-]+/[\w.-]+(?:@[\w.-]+)?")
 """A Hugging Face model or dataset id (``meta-llama/Llama-3.1-8B``), a GitHub ``owner/repo``."""
 
+_KEY_FILE = re.compile(r"id_(?:rsa|dsa|ecdsa|ed25519)(?:\.pub)?|[\w.-]+\.(?:pem|key|crt|cer|p12|pfx|json|txt|env)",
+                       re.IGNORECASE)
+"""The name of a key file (``id_ed25519``, ``client.pem``), not its content."""
+
+_GLUED = re.compile(r"[A-Za-z0-9+/]")
+"""A vendor-shaped match with one of these right before or after it is part of a longer run (base64 audio or
+images, minified code), not a key."""
+
 LONGEST_GENERIC = 200
 """A generic value longer than this is data (base64 audio or images, certificates, bundles), not a credential."""
 
@@ -392,7 +438,8 @@ LOCKFILES = frozenset({
 """Lock files detect-secrets' ``is_lock_file`` does not know."""
 
 _RECORDED = re.compile(
-    r"(?:^|/)(?:cassettes?|vcr_cassettes|recordings?|__snapshots__|snapshots|__recordings__)/|\.(?:har|snap)$"
+    r"(?:^|/)(?:cassettes?|vcr_cassettes|recordings?|__snapshots__|snapshots|__recordings__|\.inline-snapshot)/"
+    r"|\.(?:har|snap)$"
     r"|(?:^|/)openapi[^/]*\.(?:ya?ml|json)$",
     re.IGNORECASE,
 )
@@ -432,6 +479,7 @@ def is_placeholder(value: str, kind: str = "") -> bool:
     """True when ``value`` is not a credential: a literal, a word, a placeholder, a reference, a template, an id or
     digest of a non-secret kind, a path, or a data blob. Uses detect-secrets' heuristics where they apply."""
     from detect_secrets.filters.heuristic import (
+        is_indirect_reference,
         is_not_alphanumeric_string,
         is_potential_uuid,
         is_prefixed_with_dollar_sign,
@@ -444,9 +492,11 @@ def is_placeholder(value: str, kind: str = "") -> bool:
     if len(text) < MIN_SECRET or low in _LITERALS or any(part in low for part in PLACEHOLDER_PARTS):
         return True
     if (is_templated_secret(text) or is_prefixed_with_dollar_sign(text) or is_sequential_string(text)
-            or is_potential_uuid(text) or is_not_alphanumeric_string(text)):
+            or is_potential_uuid(text) or is_not_alphanumeric_string(text)
+            or is_indirect_reference(f"secret = {text}")):
         return True
-    if _WORDY.fullmatch(text) or _NON_SECRET_ID.match(text) or _REPO_ID.fullmatch(text):
+    if (_WORDY.fullmatch(text) or _NON_SECRET_ID.match(text) or _REPO_ID.fullmatch(text)
+            or _KEY_FILE.fullmatch(text)):
         return True
     if re.fullmatch(r"[0-9a-fA-F]+", text) and len(text) in DIGEST_LENGTHS and kind != "Secret Keyword":
         return True
@@ -455,15 +505,26 @@ def is_placeholder(value: str, kind: str = "") -> bool:
     return len(text) > LONGEST_GENERIC and kind != "JSON Web Token"
 
 
+def _glued(line: str, value: str) -> bool:
+    pos = line.find(value)
+    if pos < 0:
+        return False
+    end = pos + len(value)
+    return bool((pos > 0 and _GLUED.match(line[pos - 1])) or (end < len(line) and _GLUED.match(line[end])))
+
+
 def counts_as_credential(kind: str, value: str, line: str, path: str, test_data: bool = False) -> bool:
     """Whether one hit is a credential a security engineer would revoke.
 
-    Vendor-shaped hits always count (a ``ghp_`` token only with a valid checksum). Hits of a detector in
+    Vendor-shaped hits count wherever they stand alone (not inside a longer base64 or alphanumeric run; a
+    ``ghp_`` token only with a valid checksum). Hits of a detector in
     ``WEAK_TYPES`` count only outside test data, lock files and recorded responses, when the value is not a
     placeholder, and (but for a URL's password field) when it is assigned to a credential-named target.
     """
     if kind not in WEAK_TYPES:
-        return kind != "GitHub Token" or github_checksum_ok(value)
+        if "EXAMPLE" in value.upper():
+            return False  # the vendor's documented example (AWS's AKIAIOSFODNN7EXAMPLE)
+        return not _glued(line, value) and (kind != "GitHub Token" or github_checksum_ok(value))
     if test_data or data_file(path) or is_placeholder(value, kind):
         return False
     if kind == "Basic Auth Credentials":
