@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import string
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -14,6 +15,7 @@ from annexa.facts import ChangeSet, Facts, FileChange
 from annexa.model import Result
 from annexa.rules import registry
 from annexa.rules.base import RuleContext
+from annexa.scan.secrets import base62
 from tests.support import TODAY
 
 CATALOG = load_catalog()
@@ -27,6 +29,11 @@ def _rand(rng: random.Random, alphabet: str, n: int) -> str:
     return "".join(rng.choice(alphabet) for _ in range(n))
 
 
+def github_token(body: str, prefix: str = "ghp_") -> str:
+    """A classic GitHub token around 30 random characters, with its CRC32 checksum in base62."""
+    return prefix + body + base62(zlib.crc32(body.encode()), 6)
+
+
 def fake_keys(seed: int = 7) -> dict[str, str]:
     """One fake credential per supported type, in the vendor's format (random, never a real key)."""
     rng = random.Random(seed)
@@ -36,7 +43,7 @@ def fake_keys(seed: int = 7) -> dict[str, str]:
         "openai_project": "sk-proj-" + _rand(rng, alnum + "_-", 60) + _rand(rng, alnum, 4),
         "openai_legacy": "sk-" + _rand(rng, alnum, 48),
         "anthropic": "sk-ant-api03-" + _rand(rng, alnum + "_-", 93) + "AA",
-        "github_classic": "ghp_" + _rand(rng, alnum, 36),
+        "github_classic": github_token(_rand(rng, alnum, 30)),
         "github_fine_grained": "github_pat_" + _rand(rng, alnum, 22) + "_" + _rand(rng, alnum, 59),
         "gitlab": "glpat-" + _rand(rng, alnum, 20),
         "replicate": "r8_" + _rand(rng, alnum, 37),

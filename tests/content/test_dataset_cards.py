@@ -93,3 +93,76 @@ def test_unreadable_card_is_unknown(tmp_path: Path) -> None:
     checkout = make_checkout(tmp_path, {"data/chats/README.md": b"\x00\x01", "data/chats/a.csv": "x\n"})
     [result] = run_rule(RULE, checkout)
     assert outcome(result) == ("unknown", "data/chats/README.md", None)
+
+
+@pytest.mark.parametrize("name", ["readme.md", "Readme.md", "README.MD"])
+def test_card_name_matches_in_any_case(tmp_path: Path, name: str) -> None:
+    checkout = make_checkout(tmp_path, {f"data/chats/{name}": CARD, "data/chats/a.csv": "x\n"})
+    assert [outcome(r) for r in run_rule(RULE, checkout)] == [("pass", f"data/chats/{name}", None)]
+
+
+# The shape of a Hugging Face dataset card: YAML metadata (dataset_info, configs) above the card template's sections.
+HF_HUB_CARD = """---
+license: apache-2.0
+language:
+- en
+source_datasets:
+- original
+task_categories:
+- text-generation
+dataset_info:
+  features:
+  - name: prompt
+    dtype: string
+  - name: completion
+    dtype: string
+  splits:
+  - name: train
+    num_bytes: 1048576
+    num_examples: 2000
+configs:
+- config_name: default
+  data_files:
+  - split: train
+    path: data/train-*
+---
+# Dataset Card for support-prompts
+
+## Dataset Structure
+Prompt and completion pairs.
+
+## Considerations
+### Personal and Sensitive Information
+Names and e-mail addresses were replaced by placeholders before release.
+Legal basis: consent given in the support desk's terms of service.
+"""
+
+
+def test_hugging_face_hub_card_states_fields_in_its_front_matter(tmp_path: Path) -> None:
+    files = {"datasets/support-prompts/README.md": HF_HUB_CARD,
+             "datasets/support-prompts/data/train-00000-of-00001.parquet": b"PAR1"}
+    [result] = run_rule(RULE, make_checkout(tmp_path, files))
+    assert outcome(result) == ("pass", "datasets/support-prompts/README.md", None)
+    assert result.evidence["card_format"] == "hugging-face"
+
+
+def test_hugging_face_card_without_legal_basis_names_what_is_missing(tmp_path: Path) -> None:
+    card = HF_HUB_CARD.replace("Legal basis: consent given in the support desk's terms of service.\n", "")
+    files = {"datasets/support-prompts/README.md": card, "datasets/support-prompts/train.jsonl": "{}\n"}
+    [result] = run_rule(RULE, make_checkout(tmp_path, files))
+    assert (outcome(result), result.evidence["missing"]) == (("fail", "datasets/support-prompts/README.md", None),
+                                                             ["legal_basis"])
+
+
+def test_folder_of_only_scripts_is_not_a_dataset(tmp_path: Path) -> None:
+    # the shape of a "prepare.py downloads the data" folder: the data itself is never committed
+    files = {"data/shakespeare/prepare.py": "import requests\n", "data/shakespeare/readme.md": "# tiny shakespeare\n",
+             "data/openwebtext/prepare.py": "from datasets import load_dataset\n", "data/loaders/fetch.sh": "curl x\n",
+             "data/loaders/__init__.py": ""}
+    assert [outcome(r) for r in run_rule(RULE, make_checkout(tmp_path, files))] == [("not_applicable", None, None)]
+
+
+def test_scripts_beside_data_do_not_hide_the_data(tmp_path: Path) -> None:
+    files = {"data/chats/prepare.py": "x = 1\n", "data/chats/train.bin": b"\x00\x01"}
+    [result] = run_rule(RULE, make_checkout(tmp_path, files))
+    assert (outcome(result), result.key) == (("fail", "data/chats", None), "no-card")

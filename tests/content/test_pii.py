@@ -24,9 +24,9 @@ POSITIVE = [
     ("iban DE89 3704 0044 0532 0130 00.", "iban", "DE89 3704 0044 0532 0130 00", "DE** **** **** **** **** 00"),
     ("iban GB82WEST12345698765432", "iban", "GB82WEST12345698765432", "GB******************32"),
     ("ssn 123-45-6789", "us_ssn", "123-45-6789", "***-**-**89"),
-    ("from 203.0.113.42 at", "ip_address", "203.0.113.42", "203.*.*.*"),
-    ("from 10.1.2.3", "ip_address", "10.1.2.3", "10.*.*.*"),
-    ("v6 2001:db8:85a3::8a2e:370:7334 x", "ip_address", "2001:db8:85a3::8a2e:370:7334", "2001:****"),
+    ("from 81.2.69.142 at", "ip_address", "81.2.69.142", "81.*.*.*"),
+    ("host=81.2.69.160", "ip_address", "81.2.69.160", "81.*.*.*"),
+    ("v6 2a00:1450:4001:81c::200e x", "ip_address", "2a00:1450:4001:81c::200e", "2a00:****"),
 ]
 
 
@@ -52,6 +52,17 @@ NEGATIVE = {
     "date": "on 2026-11-27 at 12:30:45",
     "version": "torch 2.5.1 and cuda 12.4.1",
     "loopback": "listen 127.0.0.1 and 0.0.0.0",
+    "four-part version": "built with 1.2.3.4 today",
+    "v-prefixed version": "release v2.0.0.1 notes",
+    "version word": '{"version": "10.0.19.41"}',
+    "pinned version": "torch==2.10.0.1",
+    "private 10/8": "from 10.1.2.3",
+    "private 172.16/12": "gateway 172.20.0.1",
+    "private 192.168/16": "router 192.168.1.1",
+    "link-local": "peer 169.254.10.20",
+    "documentation ranges": "see 192.0.2.7, 198.51.100.23 and 203.0.113.42",
+    "shared 100.64/10": "cgnat 100.64.3.4",
+    "ipv6 non-global": "fe80::1ff:fe23:4567:890a fd12:3456:789a::1 2001:db8:85a3::8a2e:370:7334 ::1",
     "uuid": "run 123e4567-e89b-12d3-a456-426614174000",
     "sha": "commit 3f2c9e1d4b5a69788c7d0e1f2a3b4c5d6e7f8091",
     "numbers": "loss 0.123456 step 1234567 of 20000000",
@@ -104,7 +115,7 @@ def test_training_data_fails_per_location_with_counts(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["chats.csv", "chats.tsv", "notes.txt", "dump.json"])
 def test_every_text_format_is_scanned(tmp_path: Path, name: str) -> None:
-    checkout = make_checkout(tmp_path, {f"datasets/support/{name}": "id\tnote\n1\treach me at 203.0.113.9\n"})
+    checkout = make_checkout(tmp_path, {f"datasets/support/{name}": "id\tnote\n1\treach me at 81.2.69.142\n"})
     assert [outcome(r) for r in run_rule(RULE, checkout)] == [("fail", f"datasets/support/{name}", 2)]
 
 
@@ -155,7 +166,7 @@ def test_invalid_utf8_is_scanned_and_flagged(tmp_path: Path) -> None:
 
 
 def test_huge_single_line_file(tmp_path: Path) -> None:
-    line = "x" * 9_000_000 + " contact 203.0.113.7 " + "y" * 100
+    line = "x" * 9_000_000 + " contact 81.2.69.143 " + "y" * 100
     [result] = run_rule(RULE, make_checkout(tmp_path, {"data/one.txt": line}))
     assert outcome(result) == ("fail", "data/one.txt", 1)
 
@@ -182,3 +193,22 @@ def test_parquet_without_pyarrow_is_unknown(tmp_path: Path, monkeypatch: pytest.
     results = run_rule(RULE, checkout)
     assert [outcome(r) for r in results] == [("unknown", "data/rows.parquet", None), ("pass", None, None)]
     assert results[0].evidence["needs"] == "pyarrow (pip install pyarrow)"
+
+
+@pytest.mark.parametrize(("text", "found"), [
+    ("from 10.1.2.3", ["10.1.2.3"]),
+    ("see 203.0.113.42 and fd12:3456:789a::1", ["203.0.113.42", "fd12:3456:789a::1"]),
+    ("built with 1.2.3.4", []),
+])
+def test_private_ips_parameter_turns_private_and_reserved_ranges_back_on(text: str, found: list[str]) -> None:
+    assert [text[s:e] for _, s, e in find_pii(text, private_ips=True)] == found
+    assert list(find_pii(text)) == []
+
+
+def test_private_ips_rule_parameter(tmp_path: Path) -> None:
+    files = {"data/logs.csv": "when,ip\n2026-01-02,version 1.2.3.4\n2026-01-03,10.0.0.7\n2026-01-04,81.2.69.142\n"}
+    default = run_rule(RULE, make_checkout(tmp_path, files))
+    assert [(outcome(r), r.evidence["masked"]) for r in default] == [(("fail", "data/logs.csv", 4), "81.*.*.*")]
+    with_private = run_rule(RULE, make_checkout(tmp_path, files), params={"private_ips": True})
+    assert [(outcome(r), r.evidence["masked"]) for r in with_private] == [
+        (("fail", "data/logs.csv", 3), "10.*.*.*"), (("fail", "data/logs.csv", 4), "81.*.*.*")]

@@ -59,10 +59,12 @@ def check_no_secrets_in_change(ctx: RuleContext) -> Iterable[Result]:
     max_bytes = int(ctx.params.get("max_file_bytes") or 20_000_000)
     baseline = str(ctx.params.get("baseline") or "")
     base, pr_mode = ctx.facts.base, ctx.facts.change is not None
+    test_data = [f for f in files if ctx.in_class(f, "tests")]
     try:
         scan: SecretScan = ctx.memo(
             f"content:secrets:{max_bytes}:{baseline}:{sorted(exclude)}:{base and base.commit}:{pr_mode}",
-            lambda: scan_files(checkout, files, added, max_bytes, baseline, base, pragmas_from_base=pr_mode))
+            lambda: scan_files(checkout, files, added, max_bytes, baseline, test_data, base,
+                               pragmas_from_base=pr_mode))
     except SecretScanError as exc:
         yield unknown(f"The secret scanner could not run: {exc}", "detect-secrets 1.5 installed", error=str(exc))
         return
@@ -130,6 +132,7 @@ def check_training_data_pii_free(ctx: RuleContext) -> Iterable[Result]:
     extensions = tuple(f".{e.lstrip('.').lower()}" for e in ctx.params.get("extensions") or ())
     types = set(ctx.params.get("types") or ())
     limit = int(ctx.params.get("max_locations_per_file") or 20)
+    private_ips = bool(ctx.params.get("private_ips"))
     files = [f for f in ctx.scoped_files("training_data") if f.lower().endswith(extensions)]
     if checkout is None or not files:
         yield not_applicable("No training data files to scan")
@@ -143,9 +146,9 @@ def check_training_data_pii_free(ctx: RuleContext) -> Iterable[Result]:
                 skipped.append(Skipped(path, "symbolic link; its target is scanned on its own"))
                 continue
             if path.lower().endswith(".parquet"):
-                result = scan_parquet(checkout, path, limit)
+                result = scan_parquet(checkout, path, limit, private_ips)
             else:
-                result = scan_file(checkout, path, ctx.added_lines(path), limit)
+                result = scan_file(checkout, path, ctx.added_lines(path), limit, private_ips)
         except ModuleNotFoundError:
             yield unknown(f"{path} is Parquet and pyarrow is not installed", "pyarrow (pip install pyarrow)",
                           Location(path))
@@ -188,27 +191,52 @@ CARD_FIELDS: Mapping[str, re.Pattern[str]] = {
     "source": re.compile(r"\b(source|provenance|origin|collected from)", re.I),
     "license": re.compile(r"\blicen[cs]e", re.I),
     "legal_basis": re.compile(r"\b(legal|lawful)[ _-]basis", re.I),
-    "personal_data": re.compile(r"\b(personal[ _-](data|information)|pii)\b", re.I),
+    "personal_data": re.compile(r"\b(personal(?: and sensitive)?[ _-](data|information)|pii)\b", re.I),
 }
 """What a dataset card must state, each found by its label (case-insensitive)."""
 
+HF_CARD_KEYS: Mapping[str, tuple[str, ...]] = {
+    "source": ("source_datasets",),
+    "license": ("license", "license_name", "license_link"),
+    "legal_basis": ("legal_basis",),
+    "personal_data": ("personal_data", "pii"),
+}
+"""Front-matter keys of a Hugging Face dataset card (``README.md`` with YAML metadata) that state a field."""
+
+HF_CARD_MARKERS = ("dataset_info", "configs", "license", "task_categories", "pretty_name", "size_categories",
+                   "source_datasets", "language")
+"""Front-matter keys that make a README a Hugging Face dataset card."""
+
+NOT_DATA_SUFFIXES = (".py", ".pyc", ".pyi", ".sh", ".bash", ".zsh", ".ps1", ".bat", ".cmd", ".ipynb", ".js", ".ts",
+                     ".r", ".jl", ".pl", ".rb", ".go", ".lua")
+"""Scripts (download, preparation and loading scripts): a folder holding only these is not a dataset."""
+
+NOT_DATA_NAMES = frozenset({"license", "license.md", "license.txt", "requirements.txt", "makefile", "dockerfile"})
+
 
 def check_dataset_card_present(ctx: RuleContext) -> Iterable[Result]:
-    """Every dataset folder (or a parent inside the training data) has a card stating the required facts."""
+    """Every dataset folder (or a parent inside the training data) has a card stating the required facts.
+
+    Card names match in any case (``readme.md``); a Hugging Face dataset card states fields in its YAML front
+    matter too. A folder that holds only scripts and cards is not a dataset."""
     checkout = ctx.checkout
     names = tuple(ctx.params.get("card_names") or ())
-    data = [f for f in ctx.files_in("training_data")
-            if posixpath.basename(f) not in names and not posixpath.basename(f).startswith(".")]
+    lowered = [n.lower() for n in names]
+    every = ctx.files_in("training_data")
+    cards: dict[str, str] = {}
+    for f in sorted(every, key=lambda f: _card_rank(f, lowered)):
+        if posixpath.basename(f).lower() in lowered:
+            cards.setdefault(posixpath.dirname(f), f)
+    data = [f for f in every if _is_data(f, lowered)]
     if ctx.facts.change is not None:
-        changed = [f for f in ctx.scoped_files("training_data") if posixpath.basename(f) in names]
+        changed = [f for f in ctx.scoped_files("training_data") if posixpath.basename(f).lower() in lowered]
         data = [f for f in data if ctx.in_scope(f) or any(_card_dir(c) in _parents(f) for c in changed)]
     if checkout is None or not data:
         yield not_applicable("No dataset folders")
         return
     folders = sorted({posixpath.dirname(f) for f in data})
     for folder in folders:
-        card = next((c for d in _parents_of_dir(folder) for c in (posixpath.join(d, n) for n in names)
-                     if ctx.in_class(c, "training_data") and checkout.exists(c)), None)
+        card = next((cards[d] for d in _parents_of_dir(folder) if d in cards), None)
         if card is None:
             yield failed(f"Dataset folder {folder}/ has no dataset card ({' or '.join(names[:2])})",
                          Location(folder), key="no-card", folder=folder, expected=list(names))
@@ -218,14 +246,42 @@ def check_dataset_card_present(ctx: RuleContext) -> Iterable[Result]:
         except UnreadableFile as exc:
             yield unreadable(exc)
             continue
-        missing = [name for name, pattern in CARD_FIELDS.items() if not pattern.search(text)]
+        meta = _front_matter(text)
+        kind = "hugging-face" if any(k in meta for k in HF_CARD_MARKERS) else "markdown"
+        missing = [name for name, pattern in CARD_FIELDS.items()
+                   if not pattern.search(text) and not any(meta.get(k) for k in HF_CARD_KEYS[name])]
         if missing:
             yield failed(f"Dataset card {card} does not state: {', '.join(m.replace('_', ' ') for m in missing)}",
                          Location(card), key="missing:" + ",".join(missing), folder=folder, card=card,
-                         missing=missing)
+                         missing=missing, card_format=kind)
         else:
             yield passed(f"Dataset folder {folder}/ has a complete card ({card})", Location(card),
-                         folder=folder, card=card, fields=list(CARD_FIELDS))
+                         folder=folder, card=card, fields=list(CARD_FIELDS), card_format=kind)
+
+
+def _card_rank(path: str, lowered: list[str]) -> tuple[int, str]:
+    base = posixpath.basename(path).lower()
+    return (lowered.index(base) if base in lowered else len(lowered), path)
+
+
+def _is_data(path: str, lowered: list[str]) -> bool:
+    """True for a file that can be data: not a card, a dotfile, a script or a licence/requirements file."""
+    base = posixpath.basename(path).lower()
+    return not (base in lowered or base.startswith(".") or base.endswith(NOT_DATA_SUFFIXES) or base in NOT_DATA_NAMES)
+
+
+def _front_matter(text: str) -> dict[str, Any]:
+    """The YAML front matter of a card (``---`` ... ``---`` at its top), or ``{}``."""
+    if not text.startswith("---"):
+        return {}
+    end = text.find("\n---", 3)
+    if end < 0:
+        return {}
+    try:
+        meta = yaml.safe_load(text[3:end])
+    except yaml.YAMLError:
+        return {}
+    return {str(k): v for k, v in meta.items()} if isinstance(meta, dict) else {}
 
 
 def _card_dir(card: str) -> str:

@@ -159,6 +159,32 @@ def _ip(m: re.Match[str]) -> bool:
     return not (ip.is_loopback or ip.is_unspecified or ip.is_multicast or ip.is_reserved or ip.is_link_local)
 
 
+_VERSION_BEFORE = re.compile(
+    r"(?:\b(?:version|ver|release|rev|build|v)[\"']?\s*[:=]?|==|>=|<=|~=|!=|\^|~)\s*[\"']?$", re.IGNORECASE
+)
+"""What precedes a version number (``version 1.2.3.4``, ``torch==2.1.0.1``, ``"version": "1.0.0.3"``)."""
+
+
+def is_version(text: str, start: int, end: int) -> bool:
+    """True when the dotted quad ``text[start:end]`` is a version string, not an IPv4 address: four single-digit
+    parts (``1.2.3.4``), or a version word or comparison right before it. (annexa's own heuristic: presidio and
+    the stdlib have none.)"""
+    parts = text[start:end].split(".")
+    if len(parts) == 4 and all(len(p) == 1 for p in parts):
+        return True
+    return bool(_VERSION_BEFORE.search(text, max(0, start - 24), start))
+
+
+def is_personal_ip(value: str) -> bool:
+    """True for a globally routable address (``ipaddress``' ``is_global``): private networks (10/8, 172.16/12,
+    192.168/16, fc00::/7), loopback, link-local, shared (100.64/10) and documentation ranges (192.0.2/24,
+    198.51.100/24, 203.0.113/24, 2001:db8::/32) identify no person outside the network they belong to."""
+    try:
+        return ipaddress.ip_address(value).is_global
+    except ValueError:
+        return False
+
+
 _DIGIT_RUN = re.compile(r"\d[\d .()+-]{5,}\d")
 """Stage one: runs of digits and separators long enough to hold a card, SSN, phone number or IPv4 address."""
 
@@ -177,7 +203,17 @@ PRIORITY = {kind: rank for rank, kind in enumerate(("payment_card", "iban", "us_
 """Where matches overlap, the type ranked first is kept (a card number is not also a phone number)."""
 
 
-def _candidates(text: str) -> Iterator[tuple[str, int, int]]:
+def _candidates(text: str, private_ips: bool = False) -> Iterator[tuple[str, int, int]]:
+    for kind, start, end in _raw_candidates(text):
+        if kind == "ip_address":
+            if "." in text[start:end] and is_version(text, start, end):
+                continue
+            if not private_ips and not is_personal_ip(text[start:end]):
+                continue
+        yield kind, start, end
+
+
+def _raw_candidates(text: str) -> Iterator[tuple[str, int, int]]:
     limit = len(text)
     for run in _DIGIT_RUN.finditer(text):
         group = run.group()
@@ -208,11 +244,13 @@ def _candidates(text: str) -> Iterator[tuple[str, int, int]]:
 _NOT_DIGITS = {ord(c): None for c in "0123456789"}
 
 
-def find_pii(text: str) -> Iterator[tuple[str, int, int]]:
-    """Every (type, start, end) in ``text``, in text order; overlapping spans keep the higher-priority type."""
+def find_pii(text: str, private_ips: bool = False) -> Iterator[tuple[str, int, int]]:
+    """Every (type, start, end) in ``text``, in text order; overlapping spans keep the higher-priority type.
+
+    IP addresses are reported only when globally routable, unless ``private_ips``; version strings never."""
     starts: list[int] = []
     kept: list[tuple[int, int, str]] = []
-    for kind, start, end in sorted(set(_candidates(text)), key=lambda c: (PRIORITY[c[0]], c[1])):
+    for kind, start, end in sorted(set(_candidates(text, private_ips)), key=lambda c: (PRIORITY[c[0]], c[1])):
         i = bisect.bisect_left(starts, start)
         if (i > 0 and kept[i - 1][1] > start) or (i < len(kept) and kept[i][0] < end):
             continue
@@ -239,11 +277,12 @@ class _Lines:
 
 
 def scan_text(
-    result: PiiFileScan, text: str, first_line: int, max_hits: int, numbers: list[int] | None = None
+    result: PiiFileScan, text: str, first_line: int, max_hits: int, numbers: list[int] | None = None,
+    private_ips: bool = False,
 ) -> None:
     """Add the PII of ``text`` (starting at ``first_line``, or at the explicit line ``numbers``) to ``result``."""
     lines = _Lines(text, numbers, first_line)
-    for kind, start, end in find_pii(text):
+    for kind, start, end in find_pii(text, private_ips):
         result.counts[kind] += 1
         if len(result.first) < max_hits:
             result.first.append(PiiHit(kind, lines.line_of(start), mask(kind, text[start:end])))
@@ -268,7 +307,9 @@ def _blocks(handle: BinaryIO) -> Iterator[bytes]:
         yield pending
 
 
-def scan_file(checkout: Checkout, path: str, wanted: frozenset[int] | None, max_hits: int) -> PiiFileScan:
+def scan_file(
+    checkout: Checkout, path: str, wanted: frozenset[int] | None, max_hits: int, private_ips: bool = False
+) -> PiiFileScan:
     """Scan a text file (only the ``wanted`` lines when given); binary files are skipped with the reason."""
     result = PiiFileScan(path)
     line = 1
@@ -285,18 +326,19 @@ def scan_file(checkout: Checkout, path: str, wanted: frozenset[int] | None, max_
                 result.lossy_utf8 = True
             count = text.count("\n") + (0 if text.endswith("\n") else 1)
             if wanted is None:
-                scan_text(result, text, line, max_hits)
+                scan_text(result, text, line, max_hits, private_ips=private_ips)
             else:
                 rows = text.splitlines()
                 keep = [i for i in range(len(rows)) if line + i in wanted]
                 if keep:
-                    scan_text(result, "\n".join(rows[i] for i in keep), line, max_hits, [line + i for i in keep])
+                    scan_text(result, "\n".join(rows[i] for i in keep), line, max_hits, [line + i for i in keep],
+                              private_ips)
             line += count
     result.lines = line - 1
     return result
 
 
-def scan_parquet(checkout: Checkout, path: str, max_hits: int) -> PiiFileScan:
+def scan_parquet(checkout: Checkout, path: str, max_hits: int, private_ips: bool = False) -> PiiFileScan:
     """Scan the string cells of a Parquet file row by row (row numbers are reported as lines).
 
     Raises ``ModuleNotFoundError`` when pyarrow is not installed, ``UnreadableFile`` when the file is not Parquet.
@@ -313,7 +355,7 @@ def scan_parquet(checkout: Checkout, path: str, max_hits: int) -> PiiFileScan:
             for batch in batches:
                 records = batch.to_pylist()
                 text = "\n".join(json.dumps(r, ensure_ascii=False, default=str) for r in records)
-                scan_text(result, text, row + 1, max_hits)
+                scan_text(result, text, row + 1, max_hits, private_ips=private_ips)
                 row += len(records)
         except (OSError, ValueError) as exc:
             raise UnreadableFile(path, f"not a readable Parquet file: {exc}") from exc

@@ -71,6 +71,16 @@ class GoogleCloudKeyDetector(RegexBasedDetector):
     )
 
 
+class AWSSecretKeyDetector(RegexBasedDetector):
+    """AWS secret access keys: 40 base64 characters assigned to ``aws_secret_access_key`` (credentials and config
+    files, environment variables), quoted or not; detect-secrets' own AWS pattern needs quotes."""
+
+    secret_type = "AWS Secret Access Key"
+    denylist = (
+        re.compile(r"(?i)aws_?secret_?access_?key[\"']?\s*(?::=|=>|[:=])\s*[\"']?([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])"),
+    )
+
+
 ANNEXA_PLUGINS = (
     HuggingFaceTokenDetector,
     OpenAIKeyDetector,
@@ -79,5 +89,6 @@ ANNEXA_PLUGINS = (
     ReplicateTokenDetector,
     WandbKeyDetector,
     GoogleCloudKeyDetector,
+    AWSSecretKeyDetector,
 )
 """Every plugin of this module, for the scanner's settings."""

@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import multiprocessing
 import os
+import posixpath
 import re
+import subprocess
+import sys
+import zlib
 from bisect import bisect_right
 from collections.abc import Container, Iterable, Iterator, Mapping
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -41,6 +43,15 @@ MIN_LINE = 8
 GENERIC_TYPES = frozenset({"Base64 High Entropy String", "Hex High Entropy String", "Secret Keyword"})
 """Catch-all detectors: only they go through detect-secrets' heuristic filters (UUIDs, indirect references, ...),
 and a format-specific detector's hit on the same value wins over them."""
+
+WEAK_TYPES = GENERIC_TYPES | frozenset({
+    "Basic Auth Credentials", "Telegram Bot Token", "IBM Cloud IAM Key", "IBM COS HMAC Credentials",
+    "Cloudant Credentials", "SoftLayer Credentials", "Artifactory Credentials", "Discord Bot Token",
+    "Twilio API Key", "JSON Web Token",
+})
+"""Detectors whose shapes collide with ordinary text (ids, error names, base64 data, example URLs): their hits
+count only where :func:`counts_as_credential` says a real value is assigned to a credential-named target.
+Every other detector is vendor-shaped (prefix, length, alphabet, checksum) and counts wherever it matches."""
 
 _KEYWORD_GATE = re.compile(r"key|pass|pwd|secret|contrase", re.IGNORECASE)
 """The keyword detector only reports values next to these words; other lines skip it."""
@@ -78,6 +89,34 @@ EXCLUDED_PLUGINS = frozenset({"IPPublicDetector"})
 """Default plugins that do not find credentials (a public IP address is not a secret)."""
 
 BASELINE = ".secrets.baseline"
+
+BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+"""The base62 alphabet GitHub encodes its token checksums in."""
+
+_GITHUB_CLASSIC = re.compile(r"gh[pousr]_[A-Za-z0-9]{36}")
+
+
+def base62(number: int, width: int) -> str:
+    """``number`` in base62, left-padded with ``0`` to ``width`` digits."""
+    digits = ""
+    while number:
+        number, rest = divmod(number, 62)
+        digits = BASE62[rest] + digits
+    return digits.rjust(width, "0")
+
+
+def github_checksum_ok(token: str) -> bool:
+    """True when a ``ghp_``/``gho_``/``ghu_``/``ghs_``/``ghr_`` token carries a valid checksum.
+
+    GitHub's token format (github.blog, "Behind GitHub's new authentication token formats", 2021): the prefix,
+    30 random base62 characters, then the CRC32 of those 30 characters in 6 base62 digits. A string of the right
+    shape whose checksum does not match was never issued by GitHub (``ghp_xxxx...`` in docs, made-up test
+    values). Fine-grained ``github_pat_`` tokens have no published checksum and are matched by shape alone.
+    """
+    if not _GITHUB_CLASSIC.fullmatch(token):
+        return False
+    body, check = token[4:-6], token[-6:]
+    return base62(zlib.crc32(body.encode("ascii")), 6) == check
 
 
 class SecretScanError(AnnexaError):
@@ -143,8 +182,9 @@ def _package_plugins(package: Any) -> list[type]:
 class SecretScanner:
     """Scans text line by line with one detect-secrets configuration; use as a context manager."""
 
-    def __init__(self, baseline: Mapping[str, set[str]] | None = None) -> None:
+    def __init__(self, baseline: Mapping[str, set[str]] | None = None, test_data: Iterable[str] = ()) -> None:
         self._baseline = baseline or {}
+        self._test_data = frozenset(test_data)
         self._ctx: Any = None
 
     def __enter__(self) -> SecretScanner:
@@ -184,7 +224,16 @@ class SecretScanner:
     ) -> Iterator[tuple[SecretHit, bool]]:
         """Hits on the 1-based ``wanted`` lines of ``lines`` (``filename`` is the real path on disk), each with
         whether the baseline lists it. An allow-pragma on an ``untrusted`` line (one the change adds) is not
-        honoured; the hit is then marked ``pragma_ignored``.
+        honoured; the hit is then marked ``pragma_ignored``."""
+        for number, line, found, ignored in self.raw_hits(filename, lines, wanted, untrusted):
+            for hit, known in self._best(path, number, line, found):
+                yield (replace(hit, pragma_ignored=True) if ignored else hit), known
+
+    def raw_hits(
+        self, filename: str, lines: list[str], wanted: Iterable[int], untrusted: Container[int] = ()
+    ) -> Iterator[tuple[int, str, dict[tuple[str, str], str], bool]]:
+        """Every detector's hits per wanted line, before the credential-context filter: (line number, line text,
+        {(type, value): reported value}). Values stay inside this module.
 
         Format-specific detectors first run their patterns over the whole text at C speed, and only the lines
         they match are analysed one by one; the generic detectors (keywords, entropy) see only lines that hold a
@@ -238,14 +287,20 @@ class SecretScanner:
                         if not self._filtered(["context"], filename=filename, secret=value, plugin=plugin,
                                               line=chunk, context=context):
                             found.setdefault((secret.type, value), value)
-            for hit, known in self._best(path, number, found):
-                yield (replace(hit, pragma_ignored=True) if ignored else hit), known
+            if found:
+                yield number, line, found, ignored
 
-    def _best(self, path: str, line: int, found: dict[tuple[str, str], str]) -> Iterator[tuple[SecretHit, bool]]:
-        """One hit per value: annexa's vendor detectors first, then detect-secrets' specific ones, then generic."""
+    def _best(self, path: str, number: int, line: str, found: dict[tuple[str, str], str]
+              ) -> Iterator[tuple[SecretHit, bool]]:
+        """One hit per value: annexa's vendor detectors first, then detect-secrets' specific ones, then generic;
+        a value that is not a credential (:func:`counts_as_credential`) silences every other hit on it."""
         kept: list[str] = []
+        test_data = path in self._test_data
         for (kind, value), reported in sorted(found.items(), key=lambda item: (self._rank(item[0][0]), item[0])):
             if any(value in k or k in value for k in kept):
+                continue
+            if not counts_as_credential(kind, value, line, path, test_data):
+                kept.append(value)
                 continue
             if kind == "Hex High Entropy String" and len(value) in DIGEST_LENGTHS:
                 continue
@@ -253,10 +308,29 @@ class SecretScanner:
             listed = self._baseline.get(path, set())
             known = any(hashlib.sha1(v.encode("utf-8", "surrogatepass")).hexdigest() in listed
                         for v in {value, reported})
-            yield SecretHit(kind, path, line, short_hash(value)), known
+            yield SecretHit(kind, path, number, short_hash(value)), known
+
+    def spans(self, text: str, strict: bool) -> list[tuple[int, int, str]]:
+        """See :func:`find_secret_spans`."""
+        lines = text.splitlines(keepends=True)
+        starts = [0, *accumulate(len(line) for line in lines)]
+        taken: list[tuple[int, int, str]] = []
+        for number, line, found, _ in self.raw_hits("<text>", lines, range(1, len(lines) + 1)):
+            for (kind, value), _ in sorted(found.items(), key=lambda item: (self._rank(item[0][0]), item[0])):
+                if strict and not counts_as_credential(kind, value, line, "<text>"):
+                    continue
+                pos = line.find(value) if value else -1
+                while pos >= 0:
+                    start, end = starts[number - 1] + pos, starts[number - 1] + pos + len(value)
+                    if not any(s < end and start < e for s, e, _ in taken):
+                        taken.append((start, end, kind))
+                    pos = line.find(value, pos + len(value))
+        return sorted(taken)
 
     def _rank(self, kind: str) -> int:
         if kind in GENERIC_TYPES:
+            return 3
+        if kind in WEAK_TYPES:
             return 2
         return 0 if kind in self._ours else 1
 
@@ -278,6 +352,18 @@ class _NoPrevious:
 
 
 _NO_PREVIOUS: Any = _NoPrevious()
+
+
+def find_secret_spans(text: str, *, strict: bool = True) -> list[tuple[int, int, str]]:
+    """Where the secrets in ``text`` are: sorted, non-overlapping ``(start, end, type)`` offsets into ``text``.
+
+    The public entry point for redacting output. ``strict`` (the default) keeps what ``no-secrets-in-change``
+    would report (vendor-shaped keys, private keys, and generic hits assigned to a credential-named target);
+    ``strict=False`` keeps every detector hit that detect-secrets' own filters let through, for callers that
+    prefer masking a placeholder to leaking a key. Raises :class:`SecretScanError` when detect-secrets cannot run.
+    """
+    with SecretScanner() as scanner:
+        return scanner.spans(text, strict)
 
 
 def _annexa_names() -> set[str]:
@@ -305,6 +391,173 @@ def _windows(text: str) -> Iterator[str]:
         yield text[start : start + WINDOW]
         if start + WINDOW >= len(text):
             return
+
+
+# --- when a generic hit is a credential ------------------------------------------------------------------------
+# detect-secrets' heuristic filters (``detect_secrets.filters.heuristic``) are used where they fit; what they do
+# not cover (credential-named targets, placeholders, ids of non-secret kinds, recorded data) is annexa's own.
+
+_TARGET = re.compile(
+    r"""(?P<name>[A-Za-z_][\w.-]*)                  # an identifier: api_key, x-api-key, os.environ
+        (?:\[\s*["']?(?P<key>[\w.-]+)["']?\s*\])?   # a subscript: os.environ["HF_TOKEN"]
+        ["'>]?\s*                                   # the closing quote of a JSON/YAML key, an XML tag
+        (?::=|=>|\+?=|:|,|\s)\s*                    # the assignment (',' in setenv("K", "v"), ' ' in --flag v)
+        (?:(?:Bearer|Basic|Token|token|bearer)\s+)?  # an Authorization scheme
+        (?:[rbuf]?["'`])?\s*$""",
+    re.VERBOSE,
+)
+"""The target a value is assigned to, read backwards from the value's position on its line."""
+
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+CREDENTIAL_WORDS = frozenset({
+    "key", "apikey", "secret", "secrets", "token", "password", "passwd", "pwd", "pw", "pass", "passphrase",
+    "credential", "credentials", "cred", "creds", "auth", "authorization", "bearer", "pat", "secretkey",
+    "accesskey", "privatekey", "authtoken",
+})
+"""A target whose last word is one of these names a credential (``OPENAI_API_KEY``, ``clientSecret``)."""
+
+NON_SECRET_WORDS = frozenset({
+    "id", "ids", "public", "pub", "path", "file", "filename", "dir", "name", "names", "url", "uri", "endpoint",
+    "host", "type", "count", "len", "length", "size", "max", "min", "num", "limit", "pad", "bos", "eos", "unk",
+    "mask", "sep", "cls", "special", "hash", "digest", "sha", "integrity", "checksum", "fingerprint", "cache",
+    "sort", "primary", "foreign", "prefix", "header", "field", "param", "placeholder", "example", "dummy", "fake",
+    "mock", "sample", "format", "expiry", "expires", "ttl", "timeout", "usage", "index", "idx", "model", "dataset",
+    "repo", "revision", "version", "tokenizer", "hotkey",
+})
+"""A target naming any of these is not a credential (``public_key``, ``pad_token``, ``key_id``, ``fake_key``)."""
+
+PLACEHOLDER_PARTS = ("xxxx", "****", "....", "your", "example", "changeme", "change_me", "replace", "dummy", "fake",
+                     "placeholder", "redacted", "insert", "todo", "sample", "<", ">", "{", "}", "$", "%s", "...")
+"""A value holding one of these (case-insensitive) is a placeholder or a template, not a credential."""
+
+_LITERALS = frozenset({"null", "none", "nil", "true", "false", "undefined", "empty", "nan"})
+
+_WORDY = re.compile(r"[A-Za-z]+(?:[ _.:/-][A-Za-z]+)*")
+"""Letters and separators only: a word (``ollama``, ``not-needed``) or an identifier (``ModuleNotFoundError``)."""
+
+_NON_SECRET_ID = re.compile(
+    r"(?:chatcmpl|cmpl|ft|ftjob|ftckpt|file|asst|thread|run|msg|call|req|resp|batch|vs|org|proj|user|evt|step|"
+    r"modr|img|toolu|srvtoolu|cus|sub|pi|ch|prod|price|pk|sha\d*|md5)[-_:]",
+    re.IGNORECASE,
+)
+"""Prefixes of ids and digests that are not secrets: OpenAI/Anthropic object ids in recorded API responses
+(``chatcmpl-``, ``ft-``, ``file-``, ``msg_``), Stripe publishable keys (``pk_``), ``sha512-`` integrity values."""
+
+_REPO_ID = re.compile(r"[\w.-]+/[\w.-]+(?:@[\w.-]+)?")
+"""A Hugging Face model or dataset id (``meta-llama/Llama-3.1-8B``), a GitHub ``owner/repo``."""
+
+_KEY_FILE = re.compile(r"id_(?:rsa|dsa|ecdsa|ed25519)(?:\.pub)?|[\w.-]+\.(?:pem|key|crt|cer|p12|pfx|json|txt|env)",
+                       re.IGNORECASE)
+"""The name of a key file (``id_ed25519``, ``client.pem``), not its content."""
+
+_GLUED = re.compile(r"[A-Za-z0-9+/]")
+"""A vendor-shaped match with one of these right before or after it is part of a longer run (base64 audio or
+images, minified code), not a key."""
+
+LONGEST_GENERIC = 200
+"""A generic value longer than this is data (base64 audio or images, certificates, bundles), not a credential."""
+
+LOCKFILES = frozenset({
+    "pnpm-lock.yaml", "uv.lock", "go.sum", "bun.lock", "npm-shrinkwrap.json", "conda-lock.yml", "pdm.lock",
+    "pixi.lock", "flake.lock", "mix.lock", "pubspec.lock",
+})
+"""Lock files detect-secrets' ``is_lock_file`` does not know."""
+
+_RECORDED = re.compile(
+    r"(?:^|/)(?:cassettes?|vcr_cassettes|recordings?|__snapshots__|snapshots|__recordings__|\.inline-snapshot)/"
+    r"|\.(?:har|snap)$"
+    r"|(?:^|/)openapi[^/]*\.(?:ya?ml|json)$",
+    re.IGNORECASE,
+)
+"""Recorded HTTP responses (VCR cassettes, HAR files, snapshots) and OpenAPI descriptions: their example and
+recorded values are data about an API, not credentials of this repository."""
+
+
+def data_file(path: str) -> bool:
+    """True for lock files, recorded responses and API descriptions, where generic hits do not count."""
+    from detect_secrets.filters.heuristic import is_lock_file, is_swagger_file
+
+    return (is_lock_file(path) or posixpath.basename(path) in LOCKFILES or is_swagger_file(path)
+            or bool(_RECORDED.search(path)))
+
+
+def credential_target(line: str, value: str) -> str | None:
+    """The name ``value`` is assigned to on ``line`` (``api_key`` in ``api_key="..."``), or ``None``."""
+    pos = line.find(value)
+    if pos < 0:
+        return None
+    match = _TARGET.search(line[max(0, pos - 160):pos])
+    if match is None:
+        return None
+    return match.group("key") or match.group("name")
+
+
+def is_credential_name(name: str) -> bool:
+    """True when ``name`` names a credential: its last word is a credential word, and no word is a non-secret
+    kind (an id, a public key, a path, a tokenizer's special token)."""
+    words = [w.lower() for w in _WORDS.findall(name)]
+    if not words or any(w in NON_SECRET_WORDS for w in words):
+        return False
+    return words[-1] in CREDENTIAL_WORDS or "".join(words[-2:]) in CREDENTIAL_WORDS
+
+
+def is_placeholder(value: str, kind: str = "") -> bool:
+    """True when ``value`` is not a credential: a literal, a word, a placeholder, a reference, a template, an id or
+    digest of a non-secret kind, a path, or a data blob. Uses detect-secrets' heuristics where they apply."""
+    from detect_secrets.filters.heuristic import (
+        is_indirect_reference,
+        is_not_alphanumeric_string,
+        is_potential_uuid,
+        is_prefixed_with_dollar_sign,
+        is_sequential_string,
+        is_templated_secret,
+    )
+
+    text = value.strip("\"'` ")
+    low = text.lower()
+    if len(text) < MIN_SECRET or low in _LITERALS or any(part in low for part in PLACEHOLDER_PARTS):
+        return True
+    if (is_templated_secret(text) or is_prefixed_with_dollar_sign(text) or is_sequential_string(text)
+            or is_potential_uuid(text) or is_not_alphanumeric_string(text)
+            or is_indirect_reference(f"secret = {text}")):
+        return True
+    if (_WORDY.fullmatch(text) or _NON_SECRET_ID.match(text) or _REPO_ID.fullmatch(text)
+            or _KEY_FILE.fullmatch(text)):
+        return True
+    if re.fullmatch(r"[0-9a-fA-F]+", text) and len(text) in DIGEST_LENGTHS and kind != "Secret Keyword":
+        return True
+    if text.startswith(("/", "./", "../", "~/", "http://", "https://", "file:")) and kind != "Basic Auth Credentials":
+        return True
+    return len(text) > LONGEST_GENERIC and kind != "JSON Web Token"
+
+
+def _glued(line: str, value: str) -> bool:
+    pos = line.find(value)
+    if pos < 0:
+        return False
+    end = pos + len(value)
+    return bool((pos > 0 and _GLUED.match(line[pos - 1])) or (end < len(line) and _GLUED.match(line[end])))
+
+
+def counts_as_credential(kind: str, value: str, line: str, path: str, test_data: bool = False) -> bool:
+    """Whether one hit is a credential a security engineer would revoke.
+
+    Vendor-shaped hits count wherever they stand alone (not inside a longer base64 or alphanumeric run; a
+    ``ghp_`` token only with a valid checksum). Hits of a detector in
+    ``WEAK_TYPES`` count only outside test data, lock files and recorded responses, when the value is not a
+    placeholder, and (but for a URL's password field) when it is assigned to a credential-named target.
+    """
+    if kind not in WEAK_TYPES:
+        if "EXAMPLE" in value.upper():
+            return False  # the vendor's documented example (AWS's AKIAIOSFODNN7EXAMPLE)
+        return not _glued(line, value) and (kind != "GitHub Token" or github_checksum_ok(value))
+    if test_data or data_file(path) or is_placeholder(value, kind):
+        return False
+    if kind == "Basic Auth Credentials":
+        return True
+    target = credential_target(line, value)
+    return target is not None and is_credential_name(target)
 
 
 def load_baseline(
@@ -390,7 +643,10 @@ def _joined(value: Any) -> str:
 
 
 PARALLEL_BYTES = 16_000_000
-"""Above this many bytes to scan, files are split between worker processes (one per CPU)."""
+"""Above this many bytes to scan (text files within the size limit), files are split between worker processes."""
+
+WORKER_MODULE = "annexa.scan.secrets_worker"
+"""What a worker process runs: the scanner alone (``python -m``), never the CLI."""
 
 
 def scan_files(
@@ -399,32 +655,34 @@ def scan_files(
     added: Mapping[str, frozenset[int] | None],
     max_bytes: int,
     baseline_name: str = BASELINE,
+    test_data: Iterable[str] = (),
     base: BaseFiles | None = None,
     pragmas_from_base: bool = False,
 ) -> SecretScan:
     """Scan ``paths`` (only the ``added`` lines where a set is given; ``None`` means every line).
 
+    ``test_data`` are the paths of test code and fixtures: generic detectors do not count there (see
+    :func:`counts_as_credential`), vendor-shaped keys and private keys do. When the bytes actually to be scanned
+    (text files within ``max_bytes`` with lines wanted) exceed ``PARALLEL_BYTES``, one worker process per CPU
+    scans a contiguous share of the files (by size), so the hits keep the order of ``paths``; every worker has
+    exited when this returns.
+
     PR mode: ``base`` gives the baseline, and with ``pragmas_from_base`` an allow-pragma on a line the change adds
     (every line of an ``added`` ``None`` file) is not honoured; one already on a base line is.
-
-    Large scans run in one worker process per CPU, each over a contiguous share of the files (by size), so the
-    hits keep the order of ``paths``.
     """
     allowed, problem = load_baseline(checkout, baseline_name, base)
     out = SecretScan()
     if problem:
         out.skipped.append(Skipped(baseline_name, f"baseline ignored: {problem}"))
     todo = [p for p in paths if p != baseline_name]
-    sizes = [_size(checkout, p) for p in todo]
+    quiet = frozenset(test_data)
     workers = min(os.cpu_count() or 1, 8)
+    sizes = [_size(checkout, p, max_bytes) if added.get(p) != frozenset() else 0 for p in todo]
+    if workers > 1 and sum(sizes) > PARALLEL_BYTES:
+        sizes = [size if size and not _binary(checkout, p) else 0 for p, size in zip(todo, sizes, strict=True)]
     if workers > 1 and sum(sizes) > PARALLEL_BYTES:
         batches = _shares(todo, sizes, workers)
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(len(batches), mp_context=context) as pool:
-            parts = list(pool.map(_scan_batch, [str(checkout.root)] * len(batches), batches,
-                                  [{p: added.get(p) for p in b} for b in batches], [max_bytes] * len(batches),
-                                  [allowed] * len(batches), [pragmas_from_base] * len(batches)))
-        for part in parts:
+        for part in _run_workers(checkout, batches, added, max_bytes, allowed, quiet, pragmas_from_base):
             out.hits += part.hits
             out.baselined += part.baselined
             out.skipped += part.skipped
@@ -432,15 +690,24 @@ def scan_files(
             out.lines += part.lines
             out.bytes += part.bytes
         return out
-    _scan_into(out, checkout, todo, added, max_bytes, allowed, pragmas_from_base)
+    _scan_into(out, checkout, todo, added, max_bytes, allowed, quiet, pragmas_from_base)
     return out
 
 
-def _size(checkout: Checkout, path: str) -> int:
+def _size(checkout: Checkout, path: str, max_bytes: int) -> int:
+    """Bytes of ``path`` to scan: 0 for symbolic links, unreadable files and files over ``max_bytes``."""
     try:
-        return 0 if checkout.is_symlink(path) else checkout.size(path)
+        size = 0 if checkout.is_symlink(path) else checkout.size(path)
     except (UnreadableFile, OSError):
         return 0
+    return size if size <= max_bytes else 0
+
+
+def _binary(checkout: Checkout, path: str) -> bool:
+    try:
+        return b"\0" in checkout.read_bytes(path, BINARY_SNIFF)[:BINARY_SNIFF]
+    except (UnreadableFile, OSError):
+        return True
 
 
 def _shares(paths: list[str], sizes: list[int], n: int) -> list[list[str]]:
@@ -456,22 +723,83 @@ def _shares(paths: list[str], sizes: list[int], n: int) -> list[list[str]]:
     return [b for b in batches if b]
 
 
-def _scan_batch(
-    root: str, paths: list[str], added: Mapping[str, frozenset[int] | None], max_bytes: int,
-    allowed: Mapping[str, set[str]], pragmas_from_base: bool = False,
-) -> SecretScan:
-    """One worker's share of a parallel scan."""
+def _run_workers(
+    checkout: Checkout, batches: list[list[str]], added: Mapping[str, frozenset[int] | None], max_bytes: int,
+    allowed: Mapping[str, set[str]], quiet: frozenset[str], pragmas_from_base: bool = False,
+) -> list[SecretScan]:
+    """Run one ``python -m annexa.scan.secrets_worker`` per batch (a job in JSON on stdin, its scan in JSON on
+    stdout: types, places and hashes only, never a value); every process is reaped, killed if need be."""
+    import annexa
+
+    src = str(Path(annexa.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)}
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for batch in batches:
+            job = {"root": str(checkout.root), "paths": batch, "max_bytes": max_bytes,
+                   "added": {p: sorted(lines) for p in batch if (lines := added.get(p)) is not None},
+                   "allowed": {p: sorted(allowed[p]) for p in batch if p in allowed},
+                   "test_data": [p for p in batch if p in quiet], "pragmas_from_base": pragmas_from_base}
+            proc = subprocess.Popen([sys.executable, "-m", WORKER_MODULE], stdin=subprocess.PIPE,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            procs.append(proc)
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(job).encode())
+            proc.stdin.close()
+        parts = []
+        for proc in procs:
+            assert proc.stdout is not None and proc.stderr is not None
+            data, err = proc.stdout.read(), proc.stderr.read()
+            if proc.wait() != 0:
+                tail = err.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no output"]
+                raise SecretScanError(f"a secret-scan worker failed (exit {proc.returncode}): {tail[0]}")
+            parts.append(scan_from_json(json.loads(data)))
+        return parts
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None and not stream.closed:
+                    stream.close()
+
+
+def scan_to_json(scan: SecretScan) -> dict[str, Any]:
+    """A scan as JSON (hits hold types, places and hashes only)."""
+    return {"hits": [list(astuple(h)) for h in scan.hits], "baselined": [list(astuple(h)) for h in scan.baselined],
+            "skipped": [[s.path, s.reason] for s in scan.skipped], "files": scan.files, "lines": scan.lines,
+            "bytes": scan.bytes}
+
+
+def scan_from_json(data: Mapping[str, Any]) -> SecretScan:
+    """The inverse of :func:`scan_to_json`."""
+    return SecretScan(hits=[SecretHit(*h) for h in data["hits"]], baselined=[SecretHit(*h) for h in data["baselined"]],
+                      skipped=[Skipped(*s) for s in data["skipped"]], files=data["files"], lines=data["lines"],
+                      bytes=data["bytes"])
+
+
+def run_worker_job(job: Mapping[str, Any]) -> dict[str, Any]:
+    """One worker's share of a parallel scan, from the job :func:`_run_workers` sends."""
     out = SecretScan()
-    _scan_into(out, Checkout(Path(root)), paths, added, max_bytes, allowed, pragmas_from_base)
-    return out
+    added: dict[str, frozenset[int] | None] = {p: frozenset(v) for p, v in job["added"].items()}
+    allowed = {p: set(v) for p, v in job["allowed"].items()}
+    _scan_into(out, Checkout(Path(job["root"])), job["paths"], added, int(job["max_bytes"]), allowed,
+               frozenset(job["test_data"]), bool(job.get("pragmas_from_base")))
+    return scan_to_json(out)
 
 
 def _scan_into(
     out: SecretScan, checkout: Checkout, paths: Iterable[str], added: Mapping[str, frozenset[int] | None],
-    max_bytes: int, allowed: Mapping[str, set[str]], pragmas_from_base: bool = False,
+    max_bytes: int, allowed: Mapping[str, set[str]], quiet: frozenset[str] = frozenset(),
+    pragmas_from_base: bool = False,
 ) -> None:
-    with SecretScanner(allowed) as scanner:
+    with SecretScanner(allowed, quiet) as scanner:
         for path in paths:
+            only = added.get(path)
+            if only is not None and not only:
+                out.files += 1
+                continue
             lines = _read_lines(checkout, path, max_bytes, out)
             if lines is None:
                 continue
@@ -484,7 +812,6 @@ def _scan_into(
                 wanted = cells
             else:
                 wanted = range(1, len(lines) + 1)
-            only = added.get(path)
             if only is not None:
                 wanted = [n for n in wanted if n in only]
             out.files += 1
@@ -501,7 +828,9 @@ def _read_lines(checkout: Checkout, path: str, max_bytes: int, out: SecretScan) 
             return None
         size = checkout.size(path)
         if size > max_bytes:
-            out.skipped.append(Skipped(path, f"{size:,} bytes, over the {max_bytes:,}-byte limit"))
+            binary = b"\0" in checkout.read_bytes(path, BINARY_SNIFF)  # a large binary is no missed text
+            out.skipped.append(Skipped(path, "binary content (NUL bytes); not scanned" if binary
+                                       else f"{size:,} bytes, over the {max_bytes:,}-byte limit"))
             return None
         data = checkout.read_bytes(path, max_bytes)
     except UnreadableFile as exc:
