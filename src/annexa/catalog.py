@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -132,7 +131,11 @@ def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Pa
     errors: list[InputError] = []
     seen: dict[str, str] = {}
     for folder in folders:
-        paths = [folder] if folder.is_file() else sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+        try:
+            paths = [folder] if not folder.is_dir() else sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+        except OSError as exc:
+            errors.append(InputError(str(folder), None, "", f"cannot be read: {exc.strerror or exc}"))
+            continue
         if not paths:
             errors.append(InputError(str(folder), None, "", "no policy files (*.yml) found"))
         for path in paths:
@@ -157,7 +160,7 @@ def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Pa
 
 def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None) -> Policy:
     builtin = path.resolve().is_relative_to(builtin_dir("policies").resolve())
-    doc = load_document(path, f"builtin:policies/{path.name}" if builtin else _display(path, root))
+    doc = load_document(path, f"builtin:policies/{path.name}" if builtin else _display(path, root), root)
     validate(doc, "policy.schema.json")
     data = doc.data
     errors: list[InputError] = []
@@ -196,7 +199,7 @@ def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None)
         controls=tuple(data.get("controls", ())),
         requirements=tuple(requirements),
         path=doc.path,
-        digest="sha256:" + hashlib.sha256(path.read_bytes()).hexdigest(),
+        digest="sha256:" + doc.sha256,
         lines={str(k[0]): v for k, v in doc.lines.items() if len(k) == 1},
         builtin=builtin,
     )

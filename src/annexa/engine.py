@@ -14,6 +14,7 @@ from annexa.config import CONFIG_NAME, Config, load_config
 from annexa.facts import Facts
 from annexa.model import Finding, Location, Result, Severity, Status, fingerprint
 from annexa.paths import match_any
+from annexa.redact import redact_report
 from annexa.report import PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
 from annexa.rules import registry
 from annexa.rules.base import RuleContext
@@ -142,14 +143,14 @@ def run_check(inputs: Inputs, facts: Facts, run: RunInfo, today: dt.date | None 
         for p in inputs.policies
     )
     used = {f.rule for f in findings}
-    return Report(
+    return redact_report(Report(
         run=run,
         fail_on=inputs.config.fail_on,
         findings=tuple(findings),
         policies=policies,
         controls=control_statuses(findings),
         rules={rule: spec for rule, spec in inputs.catalog.items() if rule in used},
-    )
+    ))
 
 
 def _test_paths(params: Mapping[str, Any]) -> str | Severity:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -15,6 +16,7 @@ import jsonschema
 import yaml
 
 from annexa.errors import InputError, InputErrors
+from annexa.safeio import read_input
 
 JsonPath = tuple[str | int, ...]
 
@@ -26,6 +28,7 @@ class Document:
     path: str
     data: Any
     lines: dict[JsonPath, int]
+    sha256: str = ""
 
     def line(self, where: Iterable[str | int]) -> int | None:
         """The line of the value at ``where``, or of its nearest parent that has one."""
@@ -37,16 +40,19 @@ class Document:
         return self.lines.get((), 1)
 
 
-def load_document(path: Path, display: str | None = None) -> Document:
-    """Parse ``path``; unreadable or unparseable input raises ``InputError`` naming file and line."""
+def load_document(path: Path, display: str | None = None, root: Path | None = None) -> Document:
+    """Parse ``path``; unreadable or unparseable input raises ``InputError`` naming file and line.
+
+    The file is opened through ``safeio.read_input``: links out of ``root`` (default: the file's folder) and
+    special files are refused.
+    """
     name = display or str(path)
+    raw = read_input(path, name, root)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(name, None, "", f"not valid UTF-8 (byte {exc.start})") from exc
-    except OSError as exc:
-        raise InputError(name, None, "", f"cannot be read: {exc.strerror or exc}") from exc
-    return parse_document(text, name)
+    return replace(parse_document(text, name), sha256=hashlib.sha256(raw).hexdigest())
 
 
 class _Loader(yaml.SafeLoader):

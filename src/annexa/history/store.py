@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from annexa.errors import AnnexaError
+from annexa.redact import redact_json
 from annexa.report import Report
 
 DEFAULT_URL = "sqlite:///.annexa/history.db"
@@ -82,7 +83,7 @@ class HistoryStore:
 
     def record(self, report: Report) -> Recorded:
         """Append the run record of ``report`` to its repository's chain."""
-        body = canonical(report.to_json())
+        body = canonical(redact_json(report.to_json()))
         body_sha = hashlib.sha256(body.encode()).hexdigest()
         repository = report.run.repository
         try:
