@@ -155,8 +155,23 @@ def _redact_line(line: str, digests: frozenset[str]) -> str:
     return _mask(line, spans)
 
 
+def escape_path(text: str) -> str:
+    """Undecodable bytes of a file name (kept as surrogates) written as ``\\xNN``, so every output can encode it."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
 def redact_text(text: str, digests: Iterable[str] = ()) -> str:
-    """``text`` with every secret value masked; ``digests`` are 12-hex SHA-256 prefixes of known secrets."""
+    """``text`` with every secret value masked; ``digests`` are 12-hex SHA-256 prefixes of known secrets.
+
+    Undecodable file-name bytes are escaped too (``escape_path``).
+    """
+    text = escape_path(text)
     if len(text) < MIN_SECRET:
         return text
     known = frozenset(digests)
@@ -224,6 +239,7 @@ def redact_report(report: Report) -> Report:
         replace(
             f,
             message=text(f.message),
+            location=f.location and replace(f.location, path=escape_path(f.location.path)),
             evidence=_walk(dict(f.evidence), digests),
             remediation=text(f.remediation),
         )
