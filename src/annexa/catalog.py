@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -207,7 +208,7 @@ def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None)
 
 def _display(path: Path, root: Path | None) -> str:
     try:
-        return path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix()
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root or Path.cwd())).as_posix()
     except ValueError:
         return str(path)
 

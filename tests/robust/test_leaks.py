@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 import random
 import shutil
 import string
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -116,7 +116,7 @@ def _hostile_repo(tmp_path: Path) -> Path:
         "controls: [A.5.1]\nrequirements:\n"
         f"  - rule: policy-reviewed\n    text: {yaml_line}\n    severity: medium\n")
     (repo / "notebook.ipynb").write_text(json.dumps({
-        "cells": [{"cell_type": "code", "source": [f"import torch\n", f"m = torch.load('x.pt')  # {line}\n"],
+        "cells": [{"cell_type": "code", "source": ["import torch\n", f"m = torch.load('x.pt')  # {line}\n"],
                    "outputs": [{"output_type": "stream", "text": [line]}]}],
         "metadata": {}, "nbformat": 4, "nbformat_minor": 5}, indent=1))
     settings = json.loads((EXAMPLE / "settings.json").read_text())
