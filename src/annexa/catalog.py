@@ -10,6 +10,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from annexa.config import param_problem
 from annexa.errors import InputError, InputErrors
 from annexa.model import Location, Severity
 from annexa.yamlio import load_document, parse_date, validate
@@ -178,6 +179,11 @@ def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None)
             errors.append(InputError(doc.path, doc.line(["requirements", i, "params", name]),
                                      f"requirements.{i}.params.{name}",
                                      f"rule {rule_id} has no parameter {name!r}"))
+        for name, value in req.get("params", {}).items():
+            problem = param_problem(spec.params.get(name), value)
+            if problem:
+                errors.append(InputError(doc.path, doc.line(["requirements", i, "params", name]),
+                                         f"requirements.{i}.params.{name}", problem))
         requirements.append(Requirement(
             rule=rule_id,
             severity=Severity(req.get("severity", spec.severity)),

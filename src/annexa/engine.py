@@ -40,7 +40,7 @@ def load_inputs(
     """Load and cross-check config, policies and catalog; every problem raises with file, line and field."""
     catalog = load_catalog()
     path = config_file or root / CONFIG_NAME
-    rule_params = {rule: set(spec.params) for rule, spec in catalog.items()}
+    rule_params = {rule: spec.params for rule, spec in catalog.items()}
     config = load_config(path, _display(path, root), rule_params) if config_file or path.exists() else Config()
     if policy_dirs is None:
         policy_dirs = [builtin_dir("policies") if p == "builtin" else root / p for p in config.policies]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from annexa.config import load_config
-from annexa.errors import InputError
+from annexa.errors import InputError, InputErrors
 from annexa.model import Status
 from annexa.yamlio import MAX_BYTES, parse_document
 from tests.workflows.common import results
@@ -72,3 +72,22 @@ def test_hostile_workflow_is_unknown_naming_the_file(tmp_path: Path, rule: str, 
     assert [(r.status, r.location.path if r.location else None) for r in found] == [(Status.UNKNOWN, WF)]
     assert "refused" in found[0].message
     assert time.monotonic() - start < 20
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("1e99999", "must be a number, not text"),
+    ("!!float 1e99999", "must be a whole number, not an infinite or NaN number"),
+    ("1.5", "must be a whole number, not a fraction"),
+    ("-1", "must be between 0 and 1,000"),
+    ("1001", "must be between 0 and 1,000"),
+    ("true", "must be a number, not true/false"),
+])
+def test_approvals_min_must_be_a_small_non_negative_integer(tmp_path: Path, value: str, problem: str) -> None:
+    from annexa.catalog import load_catalog
+
+    path = tmp_path / ".annexa.yml"
+    path.write_text(f"params:\n  approvals-required:\n    min: {value}\n")
+    catalog = load_catalog()
+    with pytest.raises(InputErrors) as caught:
+        load_config(path, ".annexa.yml", {rule: spec.params for rule, spec in catalog.items()})
+    assert [str(e) for e in caught.value.errors] == [f".annexa.yml:3: params.approvals-required.min: {problem}"]
