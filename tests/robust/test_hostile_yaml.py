@@ -91,3 +91,8 @@ def test_approvals_min_must_be_a_small_non_negative_integer(tmp_path: Path, valu
     with pytest.raises(InputErrors) as caught:
         load_config(path, ".annexa.yml", {rule: spec.params for rule, spec in catalog.items()})
     assert [str(e) for e in caught.value.errors] == [f".annexa.yml:3: params.approvals-required.min: {problem}"]
+
+
+def test_security_checks_in_ci_on_a_deep_workflow_is_not_a_rule_crash(tmp_path: Path) -> None:
+    found = results("security-checks-in-ci", tmp_path, {WF: "on: pull_request\n" + "x: " + "[" * 30000 + "]" * 30000})
+    assert [(r.status, r.evidence.get("errors")) for r in found] == [(Status.UNKNOWN, [f"{WF}:?: not valid YAML"])]
