@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -12,6 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from annexa.config import param_problem
 from annexa.controls import control_problem, is_iso_control
 from annexa.errors import InputError, InputErrors
 from annexa.model import Location, Severity
@@ -169,7 +170,11 @@ def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Pa
     errors: list[InputError] = []
     seen: dict[str, str] = {}
     for folder in folders:
-        paths = [folder] if folder.is_file() else sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+        try:
+            paths = [folder] if not folder.is_dir() else sorted([*folder.glob("*.yml"), *folder.glob("*.yaml")])
+        except OSError as exc:
+            errors.append(InputError(str(folder), None, "", f"cannot be read: {exc.strerror or exc}"))
+            continue
         if not paths:
             errors.append(InputError(str(folder), None, "", "no policy files (*.yml) found"))
         for path in paths:
@@ -194,7 +199,7 @@ def load_policies(folders: list[Path], catalog: Mapping[str, RuleSpec], root: Pa
 
 def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None, strict: bool) -> Policy:
     builtin = path.resolve().is_relative_to(builtin_dir("policies").resolve())
-    doc = load_document(path, f"builtin:policies/{path.name}" if builtin else _display(path, root))
+    doc = load_document(path, f"builtin:policies/{path.name}" if builtin else _display(path, root), root)
     errors: list[InputError] = _control_errors(doc)
     try:
         if not (builtin and not strict):  # the shipped pack is schema-checked by tests/test_catalog_meta.py
@@ -215,6 +220,11 @@ def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None,
             errors.append(InputError(doc.path, doc.line(["requirements", i, "params", name]),
                                      f"requirements.{i}.params.{name}",
                                      f"rule {rule_id} has no parameter {name!r}"))
+        for name, value in req.get("params", {}).items():
+            problem = param_problem(spec.params.get(name), value)
+            if problem:
+                errors.append(InputError(doc.path, doc.line(["requirements", i, "params", name]),
+                                         f"requirements.{i}.params.{name}", problem))
         requirements.append(Requirement(
             rule=rule_id,
             severity=Severity(req.get("severity", spec.severity)),
@@ -237,7 +247,7 @@ def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None,
         controls=tuple(data.get("controls", ())),
         requirements=tuple(requirements),
         path=doc.path,
-        digest="sha256:" + hashlib.sha256(path.read_bytes()).hexdigest(),
+        digest="sha256:" + doc.sha256,
         lines={str(k[0]): v for k, v in doc.lines.items() if len(k) == 1},
         builtin=builtin,
     )
@@ -266,7 +276,7 @@ def _control_errors(doc: Document) -> list[InputError]:
 
 def _display(path: Path, root: Path | None) -> str:
     try:
-        return path.resolve().relative_to((root or Path.cwd()).resolve()).as_posix()
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root or Path.cwd())).as_posix()
     except ValueError:
         return str(path)
 

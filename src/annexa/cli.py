@@ -26,8 +26,10 @@ from annexa.engine import load_inputs, run_check
 from annexa.errors import AnnexaError, InputError, InputErrors
 from annexa.facts import Facts
 from annexa.model import Severity
+from annexa.redact import redact_text
 from annexa.report import Report, RunInfo
 from annexa.rules import registry
+from annexa.safeio import check_usage, write_output
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "markdown", "sarif", "codequality")
@@ -134,17 +136,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run annexa; returns (and, as a console script, exits with) 0 conformant, 1 failing, 2 usage error."""
     args = build_parser().parse_args(argv)
-    out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160, emoji=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
     try:
         return _dispatch(args, out)
     except (InputErrors, InputError) as exc:
         errors = exc.errors if isinstance(exc, InputErrors) else [exc]
         for error in errors:
-            err.print(f"error: {error}", markup=False)
+            err.print(f"error: {redact_text(str(error))}", markup=False, emoji=False)
         return EXIT_USAGE
     except AnnexaError as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {redact_text(str(exc))}", markup=False, emoji=False)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
@@ -226,6 +228,7 @@ def _check(args: argparse.Namespace, out: Console) -> int:
     root: Path = args.path
     if not root.is_dir():
         raise AnnexaError(f"{root}: not a directory")
+    check_usage(args.base, args.output)
     fail_on = Severity(args.fail_on) if args.fail_on else None
     checkout = Checkout(root)
     change = checkout.diff(args.base) if args.base else None
@@ -252,8 +255,7 @@ def _check(args: argparse.Namespace, out: Console) -> int:
         sys.stderr.write(f"annexa: --rule/--min-severity narrow text and markdown only; {args.format} keeps every "
                          "finding\n")
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
+        write_output(args.output, text)
         out.print(_one_line(report, args.output), markup=False)
     else:
         sys.stdout.write(text)
@@ -344,5 +346,6 @@ def console_main() -> None:
     try:
         sys.exit(main())
     except Exception as exc:
-        print(f"annexa: internal error: {type(exc).__name__}: {exc} (set ANNEXA_DEBUG=1 for details)", file=sys.stderr)
+        detail = redact_text(f"{type(exc).__name__}: {exc}")
+        print(f"annexa: internal error: {detail} (set ANNEXA_DEBUG=1 for details)", file=sys.stderr)
         sys.exit(EXIT_USAGE)

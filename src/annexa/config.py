@@ -108,8 +108,51 @@ def _check_rule_ids(doc: Document, rule_params: Mapping[str, Collection[str]]) -
             for key in params
             if key not in rule_params[rule]
         ]
+        known = rule_params[rule]
+        if isinstance(known, Mapping):
+            for key, value in params.items():
+                problem = param_problem(known.get(key), value)
+                if problem:
+                    errors.append(InputError(doc.path, doc.line(["params", rule, key]), f"params.{rule}.{key}",
+                                             problem))
     if errors:
         raise InputErrors(errors)
+
+
+MAX_PARAM_INT = 1_000
+"""Numeric parameters are non-negative and at most this, or a thousand times their default if larger."""
+
+MAX_PARAM_STR = 1_000
+
+
+def param_problem(spec: Any, value: Any) -> str | None:
+    """Why ``value`` cannot stand for a rule parameter whose catalog default is ``spec["default"]``, or None."""
+    if not isinstance(spec, Mapping) or spec.get("default") is None:
+        return None
+    default = spec["default"]
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else f"must be true or false, not {_kind(value)}"
+    if isinstance(default, int | float):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"must be a number, not {_kind(value)}"
+        if isinstance(default, int) and not isinstance(value, int):
+            return f"must be a whole number, not {_kind(value)}"
+        top = max(MAX_PARAM_INT, default * 1_000)
+        if not 0 <= value <= top:
+            return f"must be between 0 and {top:,}"
+        return None
+    if isinstance(default, str) and isinstance(value, str) and len(value) > MAX_PARAM_STR:
+        return f"longer than {MAX_PARAM_STR:,} characters"
+    if isinstance(default, list) and not isinstance(value, list):
+        return f"must be a list, not {_kind(value)}"
+    return None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, float):
+        return "a fraction" if value == value and abs(value) != float("inf") else "an infinite or NaN number"
+    return {bool: "true/false", int: "a whole number", str: "text", list: "a list", dict: "a mapping"}.get(
+        type(value), type(value).__name__)
 
 
 def config_from(doc: Document) -> Config:

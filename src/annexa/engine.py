@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from annexa.errors import InputError, InputErrors
 from annexa.facts import ChangeSet, Facts
 from annexa.model import Finding, Location, Result, Severity, Status, fingerprint
 from annexa.paths import match_any
+from annexa.redact import redact_report
 from annexa.report import PendingChange, PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
 from annexa.rules import registry
 from annexa.rules.base import PENDING_EVIDENCE, RuleContext, RuleFn
@@ -53,7 +55,7 @@ def load_inputs(
     config used. ``config_file`` and ``policy_dirs`` given by the operator are used as given.
     """
     catalog = load_catalog()
-    rule_params = {rule: set(spec.params) for rule, spec in catalog.items()}
+    rule_params = {rule: spec.params for rule, spec in catalog.items()}
     config, config_from_base, said = _config(root, config_file, base, rule_params)
     policies_from_base = False
     if policy_dirs is not None:
@@ -74,7 +76,7 @@ def _policy_dir(root: Path, name: str) -> Path:
 
 
 def _config(
-    root: Path, config_file: Path | None, base: BaseFiles | None, rule_params: Mapping[str, set[str]]
+    root: Path, config_file: Path | None, base: BaseFiles | None, rule_params: Mapping[str, Mapping[str, Any]]
 ) -> tuple[Config, bool, list[str]]:
     """The config, whether it came from the base revision, and what to say about where it came from."""
     if config_file is not None:
@@ -126,7 +128,7 @@ def _base_policies(
 
 def _display(path: Path, root: Path) -> str:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return Path(os.path.abspath(path)).relative_to(os.path.abspath(root)).as_posix()
     except ValueError:
         return str(path)
 
@@ -247,7 +249,7 @@ def run_check(
         for p in inputs.policies
     )
     used = {f.rule for f in findings}
-    return Report(
+    return redact_report(Report(
         run=run,
         fail_on=inputs.config.fail_on,
         findings=tuple(findings),
@@ -256,7 +258,7 @@ def run_check(
         rules={rule: spec for rule, spec in inputs.catalog.items() if rule in used},
         pending_changes=tuple(pending_changes(inputs, facts.change, findings)),
         rules_from=inputs.rules_from,
-    )
+    ))
 
 
 def pending_changes(inputs: Inputs, change: ChangeSet | None, findings: Sequence[Finding] = ()) -> list[PendingChange]:

@@ -99,5 +99,5 @@ class Finding:
 def fingerprint(rule: str, location: Location | None, key: str) -> str:
     """A stable identity for a finding: rule, path and key, never the line number."""
     path = location.path if location else ""
-    digest = hashlib.sha256(f"{rule}\0{path}\0{key}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{rule}\0{path}\0{key}".encode("utf-8", "surrogateescape")).hexdigest()
     return digest[:32]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import stat
@@ -15,9 +16,13 @@ from typing import BinaryIO
 from annexa.errors import CollectError, UnreadableFile
 from annexa.facts import ChangeSet, FileChange
 from annexa.paths import any_regex
+from annexa.safeio import kind_of
 
 TEXT_LIMIT = 4 * 1024 * 1024
 """Text files larger than this are not read whole by text rules."""
+
+GIT_TIMEOUT = 120
+"""Seconds any one git command may take (a hostile checkout must not hang a run)."""
 
 
 class Checkout:
@@ -43,14 +48,18 @@ class Checkout:
         if self.is_git:
             out = self._git("ls-files", "-z", "--cached", "--others", "--exclude-standard")
             names = {name for name in out.split("\0") if name}
-            return tuple(sorted(n for n in names if os.path.lexists(self.root / n) and not self._is_dir(n)))
-        found: list[str] = []
-        for dirpath, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = [d for d in dirnames if d != ".git"]
-            rel = Path(dirpath).relative_to(self.root).as_posix()
-            for name in filenames:
-                found.append(name if rel == "." else f"{rel}/{name}")
-        return tuple(sorted(found))
+            return tuple(sorted(n for n in names if self._listed(n)))
+        return tuple(sorted(_walk(self.root)))
+
+    def _listed(self, path: str) -> bool:
+        """A git-listed name that is on disk and not a folder; a name the OS cannot stat (too long, bad bytes) is
+        kept, so that reading it fails loudly (``unknown`` with the path) instead of it vanishing."""
+        try:
+            return not stat.S_ISDIR(os.lstat(self.root / path).st_mode)
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError):
+            return True
 
     def files(self) -> tuple[str, ...]:
         """Every file (tracked, or untracked and not ignored), sorted; symlinks included, folders not."""
@@ -68,11 +77,17 @@ class Checkout:
 
     def exists(self, path: str) -> bool:
         """True when ``path`` is a file (or symlink) of the checkout."""
-        return os.path.lexists(self.root / path) and not self._is_dir(path)
+        try:
+            return os.path.lexists(self.root / path) and not self._is_dir(path)
+        except (OSError, ValueError):
+            return False
 
     def is_symlink(self, path: str) -> bool:
         """True when ``path`` is a symbolic link."""
-        return (self.root / path).is_symlink()
+        try:
+            return (self.root / path).is_symlink()
+        except (OSError, ValueError):
+            return False
 
     def size(self, path: str) -> int:
         """Size in bytes, without following symlinks out of the checkout."""
@@ -83,10 +98,13 @@ class Checkout:
         """Open a regular file for binary reading; symlinks leaving the checkout raise ``UnreadableFile``."""
         real = self._resolve(path)
         try:
-            handle = real.open("rb")
+            fd = os.open(real, _OPEN_FLAGS)
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise UnreadableFile(path, "not a regular file; not read")
         except OSError as exc:
-            raise UnreadableFile(path, exc.strerror or str(exc)) from exc
-        with handle:
+            raise UnreadableFile(path, _reason(exc)) from exc
+        with os.fdopen(fd, "rb") as handle:
             yield handle
 
     def read_bytes(self, path: str, limit: int) -> bytes:
@@ -122,12 +140,20 @@ class Checkout:
         full = self.root / path
         try:
             real = full.resolve(strict=True)
-        except (OSError, RuntimeError) as exc:
+        except OSError as exc:
+            if exc.errno in (errno.ENAMETOOLONG, errno.EACCES, errno.EPERM):
+                raise UnreadableFile(path, _reason(exc)) from exc
+            raise UnreadableFile(path, "missing, or a broken or looping symlink") from exc
+        except (RuntimeError, ValueError) as exc:
             raise UnreadableFile(path, "missing, or a broken or looping symlink") from exc
         if not real.is_relative_to(self.root):
             raise UnreadableFile(path, "symlink pointing outside the checkout; not followed")
-        if not real.is_file():
-            raise UnreadableFile(path, "not a regular file")
+        try:
+            mode = os.stat(real).st_mode
+        except OSError as exc:
+            raise UnreadableFile(path, _reason(exc)) from exc
+        if not stat.S_ISREG(mode):
+            raise UnreadableFile(path, f"{kind_of(mode)}; not read")
         return real
 
     def _git(self, *args: str) -> str:
@@ -137,7 +163,11 @@ class Checkout:
                 cwd=self.root,
                 capture_output=True,
                 check=False,
+                stdin=subprocess.DEVNULL,
+                timeout=GIT_TIMEOUT,
             )
+        except subprocess.TimeoutExpired as exc:
+            raise CollectError(f"git {' '.join(args[:2])} did not finish within {GIT_TIMEOUT} s") from exc
         except OSError as exc:
             raise CollectError(f"git could not run: {exc}") from exc
         if done.returncode != 0:
@@ -221,6 +251,64 @@ class Checkout:
                     count = int(match.group(2)) if match.group(2) is not None else 1
                     current.update(range(start, start + count))
         return added
+
+
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+"""Never block on a FIFO swapped in after the check, never follow a link swapped in after resolving."""
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno == errno.ENAMETOOLONG:
+        return "path longer than the operating system allows; not read"
+    return exc.strerror or type(exc).__name__
+
+
+def _walk(root: Path) -> list[str]:
+    """Every non-folder entry under ``root`` (``.git`` left out), iteratively, at any depth.
+
+    Folders whose path is too long to open are entered one level at a time through folder descriptors, so files
+    below the operating system's path limit are still listed (and then reported as unreadable, with their path).
+    A folder that cannot be listed at all is listed itself, so that reading it fails loudly.
+    """
+    found: list[str] = []
+    stack: list[str] = [""]
+    while stack:
+        rel = stack.pop()
+        try:
+            entries = _list_dir(root, rel)
+        except OSError:
+            if rel:
+                found.append(rel)
+            continue
+        for name, is_dir in entries:
+            child = f"{rel}/{name}" if rel else name
+            if is_dir:
+                if not (name == ".git" and not rel):
+                    stack.append(child)
+            else:
+                found.append(child)
+    return found
+
+
+def _list_dir(root: Path, rel: str) -> list[tuple[str, bool]]:
+    """Names in a folder and whether each is a real folder (symlinks are not followed)."""
+    full = os.path.join(root, rel) if rel else str(root)
+    try:
+        with os.scandir(full) as listing:
+            return [(e.name, e.is_dir(follow_symlinks=False)) for e in listing]
+    except OSError as exc:
+        if exc.errno != errno.ENAMETOOLONG:
+            raise
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in rel.split("/"):
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with os.scandir(fd) as listing:
+            return [(e.name, e.is_dir(follow_symlinks=False)) for e in listing]
+    finally:
+        os.close(fd)
 
 
 _HUNK = re.compile(r"@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")

@@ -17,6 +17,7 @@ from typing import Any
 from annexa import __version__
 from annexa.errors import AnnexaError
 from annexa.history.signing import Signer, Verifier, canonical
+from annexa.redact import redact_json
 
 RECORD_SCHEMA = "annexa.record/v1"
 ARTIFACT_SCHEMA = "annexa.record-artifact/v1"
@@ -66,7 +67,7 @@ def finalise_body(report_json: Mapping[str, Any], context: RunContext) -> dict[s
     """The run record body exactly as it will be hashed and stored: THE place for a redaction gate."""
     return {
         "schema": RECORD_SCHEMA,
-        "report": dict(report_json),
+        "report": redact_json(dict(report_json)),
         "context": {
             "tool_version": str(report_json.get("tool", {}).get("version") or __version__),
             "actor": context.actor,

@@ -9,6 +9,7 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from annexa.redact import redact_report
 from annexa.render import codequality, json, markdown, sarif, text
 from annexa.report import Report
 
@@ -37,4 +38,4 @@ def render(report: Report, fmt: str, **options: Any) -> str:
     if unexpected:
         allowed = ", ".join(sorted(accepted)) or "none"
         raise ValueError(f"format {fmt!r} does not take {', '.join(unexpected)} (options: {allowed})")
-    return renderer(report, **options)
+    return renderer(redact_report(report), **options)

@@ -30,6 +30,7 @@ from annexa.rules.base import (
 from annexa.scan.pii import PiiFileScan, scan_file, scan_parquet
 from annexa.scan.secrets import SecretScan, SecretScanError, Skipped, scan_files
 from annexa.scan.semgrep import Match, SemgrepRun, run_semgrep
+from annexa.yamlio import compose_all_limited
 
 MAX_LISTED = 20
 """Skipped files listed in a result's evidence (the count is always complete)."""
@@ -473,6 +474,7 @@ def _ci_platform(checkout: Any, platform: str, files: list[str], patterns: Mappi
     for path in files:
         try:
             text = checkout.read_text(path)
+            compose_all_limited(text)  # size, depth and alias limits before constructing anything
             docs = [d for d in yaml.load_all(text, Loader=_CiLoader) if isinstance(d, Mapping)]
         except UnreadableFile as exc:
             errors.append(f"{path}: {exc.reason}")

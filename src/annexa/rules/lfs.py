@@ -6,8 +6,8 @@ from collections.abc import Iterable
 
 from annexa.errors import UnreadableFile
 from annexa.model import Location, Result
-from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unreadable
-from annexa.scan.lfs import POINTER_MAX, lfs_filtered, parse_pointer
+from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown, unreadable
+from annexa.scan.lfs import POINTER_MAX, LfsError, lfs_filtered, parse_pointer
 
 
 def check_weights_in_lfs(ctx: RuleContext) -> Iterable[Result]:
@@ -17,9 +17,13 @@ def check_weights_in_lfs(ctx: RuleContext) -> Iterable[Result]:
     if checkout is None or not weights:
         yield not_applicable("No model weight files to check")
         return
-    blobs = checkout.blobs(weights)
-    untracked = [w for w in weights if w not in blobs]
-    filtered = lfs_filtered(checkout.root, untracked, checkout.is_git)
+    try:
+        blobs = checkout.blobs(weights)
+        untracked = [w for w in weights if w not in blobs]
+        filtered = lfs_filtered(checkout.root, untracked, checkout.is_git)
+    except LfsError as exc:
+        yield unknown(f"Git could not tell which files go to LFS: {exc}", "a readable .gitattributes and git index")
+        return
     for path in weights:
         where = Location(path)
         if path in blobs:
@@ -54,7 +58,11 @@ def check_weights_lfs_attributes(ctx: RuleContext) -> Iterable[Result]:
     if checkout is None or not weights:
         yield not_applicable("No model weight files to check")
         return
-    filtered = lfs_filtered(checkout.root, weights, checkout.is_git)
+    try:
+        filtered = lfs_filtered(checkout.root, weights, checkout.is_git)
+    except LfsError as exc:
+        yield unknown(f"Git could not tell which files go to LFS: {exc}", "a readable .gitattributes")
+        return
     for path in weights:
         if filtered.get(path):
             yield passed(f"{path} is sent to Git LFS by .gitattributes", Location(path))

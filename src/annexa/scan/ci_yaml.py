@@ -15,6 +15,7 @@ import yaml
 
 from annexa.collect.checkout import Checkout
 from annexa.errors import UnreadableFile
+from annexa.yamlio import YamlLimitError, compose_all_limited
 
 CiKind = Literal["workflow", "action", "gitlab"]
 
@@ -97,7 +98,9 @@ def load_ci_file(checkout: Checkout, path: str) -> CiFile | CiYamlError:
     """Read and compose one CI file; unreadable files raise ``UnreadableFile``."""
     text = checkout.read_text(path)
     try:
-        docs = tuple(d for d in yaml.compose_all(text, Loader=yaml.SafeLoader) if d is not None)
+        docs = tuple(compose_all_limited(text))
+    except YamlLimitError as exc:
+        return CiYamlError(path, exc.line, f"refused: {exc.message}")
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         return CiYamlError(path, mark.line + 1 if mark else None, str(exc.problem or exc.context or "invalid YAML"))
