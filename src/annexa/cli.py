@@ -25,6 +25,8 @@ from annexa.errors import AnnexaError, InputError, InputErrors
 from annexa.facts import Facts
 from annexa.history import DEFAULT_URL, HistoryStore
 from annexa.model import Severity
+from annexa.platforms import run as platform_run
+from annexa.platforms import snapshot as platform_snapshot
 from annexa.report import Report, RunInfo
 from annexa.rules import registry
 
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ci = commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report")
     ci_command.add_arguments(ci)
+    snapshot_cmd = commands.add_parser("settings", help="repository settings").add_subparsers(
+        dest="settings_command", required=True, metavar="COMMAND").add_parser("snapshot", help="write --settings F")
+    platform_snapshot.add_arguments(snapshot_cmd)
 
     policies = commands.add_parser("policies", help="policy authoring helpers")
     policy_commands = policies.add_subparsers(dest="policies_command", required=True, metavar="COMMAND")
@@ -101,8 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, out: Console) -> int:
     if args.command == "check":
         return _check(args, out)
+    if args.command == "settings":
+        out.print(platform_snapshot.snapshot(args, os.environ), markup=False)
+        return EXIT_OK
     if args.command == "ci":
-        outcome = ci_command.run_ci(args, os.environ)
+        outcome = platform_run.run_ci(args, os.environ) or ci_command.run_ci(args, os.environ)
         for message in outcome.messages:
             out.print(message, markup=False)
         if outcome.history:

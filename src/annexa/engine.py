@@ -14,6 +14,7 @@ from annexa.config import CONFIG_NAME, Config, load_config
 from annexa.facts import Facts
 from annexa.model import Finding, Location, Result, Severity, Status, fingerprint
 from annexa.paths import match_any
+from annexa.platforms.applicability import applicability
 from annexa.report import PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
 from annexa.rules import registry
 from annexa.rules.base import RuleContext
@@ -100,8 +101,11 @@ def run_check(inputs: Inputs, facts: Facts, run: RunInfo, today: dt.date | None 
     for group in _groups(inputs):
         spec = inputs.catalog[group.rule]
         fn = implementations.get(group.rule)
-        if fn is None:
-            results: list[Result] = [
+        gate = applicability(spec, facts)
+        if gate is not None:
+            results: list[Result] = [gate]
+        elif fn is None:
+            results = [
                 Result(Status.UNKNOWN, f"{group.rule} is not implemented in annexa {run.platform} checks yet",
                        evidence={"needs": "a newer annexa"})
             ]
