@@ -408,7 +408,7 @@ class FakeGitLab:
             "state": mr["state"], "created_at": CREATED_AT, "updated_at": CREATED_AT, "merged_by": None,
             "merge_user": None, "merged_at": None, "closed_by": None, "closed_at": None,
             "target_branch": mr["target_branch"], "source_branch": mr["source_branch"], "upvotes": 0,
-            "downvotes": 0, "author": author, "assignee": None, "assignees": [], "reviewers": [],
+            "downvotes": 0, "author": author, "assignee": author, "assignees": [author], "reviewers": [],
             "source_project_id": mr["source_project_id"], "target_project_id": p.id, "labels": [],
             "work_in_progress": False, "draft": False, "milestone": None, "merge_when_pipeline_succeeds": False,
             "merge_status": "can_be_merged", "detailed_merge_status": "mergeable", "sha": mr["head_sha"],
@@ -432,7 +432,8 @@ class FakeGitLab:
                  for d in mr["diffs"]]
         return self._page(items, query, f"/projects/{key}/merge_requests/{iid}/diffs")
 
-    def h_mr_approvals(self, kind: str, _u: str, _q: Any, _b: Any, key: str, iid: str) -> tuple[int, Any, dict[str, str]]:
+    def h_mr_approvals(self, kind: str, _u: str, _q: Any, _b: Any, key: str, iid: str
+                       ) -> tuple[int, Any, dict[str, str]]:
         self._readable(kind, "mr")
         p, mr = self._mr(key, iid)
         approved = [{"user": _user(self.user_id(u), u, self.url), "approved_at": at} for u, at in mr["approved_by"]]
@@ -442,7 +443,8 @@ class FakeGitLab:
                 "created_at": CREATED_AT, "updated_at": CREATED_AT, "merge_status": "can_be_merged"}
         return 200, data, {}
 
-    def h_versions(self, kind: str, _u: str, query: Any, _b: Any, key: str, iid: str) -> tuple[int, Any, dict[str, str]]:
+    def h_versions(self, kind: str, _u: str, query: Any, _b: Any, key: str, iid: str
+                   ) -> tuple[int, Any, dict[str, str]]:
         self._readable(kind, "mr")
         _p, mr = self._mr(key, iid)
         return self._page([{**v, "merge_request_id": mr["id"]} for v in mr["versions"]], query,
@@ -532,7 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
     fake: FakeGitLab
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     def _serve(self, method: str) -> None:
@@ -571,13 +573,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._serve("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._serve("POST")
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._serve("PUT")
 
 
