@@ -54,6 +54,12 @@ class _Parser(argparse.ArgumentParser):
         return super().parse_known_args(args, namespace)
 
 
+def _snapshot_arguments(parser: argparse.ArgumentParser) -> None:
+    from annexa.platforms import snapshot as platform_snapshot
+
+    platform_snapshot.add_arguments(parser)
+
+
 def _ci_arguments(parser: argparse.ArgumentParser) -> None:
     from annexa import ci as ci_command
 
@@ -90,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report",
                         populate=_ci_arguments)
+    settings_parser = commands.add_parser("settings", help="repository settings from the platform API")
+    settings_parser.add_subparsers(dest="settings_command", required=True, metavar="COMMAND").add_parser(
+        "snapshot", help="write the --settings file from the live API", populate=_snapshot_arguments)
 
     policies = commands.add_parser("policies", help="policy authoring helpers")
     policy_commands = policies.add_subparsers(dest="policies_command", required=True, metavar="COMMAND")
@@ -155,10 +164,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _dispatch(args: argparse.Namespace, out: Console) -> int:
     if args.command == "check":
         return _check(args, out)
+    if args.command == "settings":
+        from annexa.platforms import snapshot as platform_snapshot
+
+        out.print(platform_snapshot.snapshot(args, os.environ), markup=False)
+        return EXIT_OK
     if args.command == "ci":
         from annexa import ci as ci_command
+        from annexa.platforms import run as platform_run
 
-        outcome = ci_command.run_ci(args, os.environ)
+        outcome = platform_run.run_ci(args, os.environ) or ci_command.run_ci(args, os.environ)
         for message in outcome.messages:
             out.print(message, markup=False)
         from annexa.history import cli as history_cli

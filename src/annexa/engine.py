@@ -17,6 +17,7 @@ from annexa.errors import InputError, InputErrors
 from annexa.facts import ChangeSet, Facts
 from annexa.model import Finding, Location, Result, Severity, Status, fingerprint
 from annexa.paths import match_any
+from annexa.platforms.applicability import applicability
 from annexa.redact import redact_report
 from annexa.report import PendingChange, PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
 from annexa.rules import registry
@@ -207,8 +208,11 @@ def run_check(
     for group in _groups(inputs):
         spec = inputs.catalog[group.rule]
         fn = implementations.get(group.rule)
-        if fn is None:
-            results: list[Result] = [
+        gate = applicability(spec, facts)
+        if gate is not None:
+            results: list[Result] = [gate]
+        elif fn is None:
+            results = [
                 Result(Status.UNKNOWN, f"{group.rule} is not implemented in annexa {run.platform} checks yet",
                        evidence={"needs": "a newer annexa"})
             ]

@@ -23,6 +23,7 @@ GOLDEN_FILES = {
     "markdown": "report.md",
     "sarif": "report.sarif",
     "codequality": "report.codequality.json",
+    "junit": "report.junit.xml",
 }
 
 SCHEMA = Path(__file__).parent / "data" / "sarif-schema-2.1.0.json"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from annexa.redact import redact_report
-from annexa.render import codequality, json, markdown, sarif, text
+from annexa.render import codequality, json, junit, markdown, sarif, text
 from annexa.report import Report
 
 _RENDERERS: dict[str, Callable[..., str]] = {
@@ -19,6 +19,7 @@ _RENDERERS: dict[str, Callable[..., str]] = {
     "markdown": markdown.render,
     "sarif": sarif.render,
     "codequality": codequality.render,
+    "junit": junit.render,
 }
 
 FORMATS = tuple(_RENDERERS)

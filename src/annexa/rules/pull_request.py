@@ -11,7 +11,8 @@ from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passe
 
 T = TypeVar("T")
 
-_DECIDING = ("APPROVED", "CHANGES_REQUESTED", "DISMISSED")
+_DECIDING = ("approved", "changes_requested", "dismissed")
+"""Neutral review states that decide (GitHub's upper-case words compare equal once lower-cased)."""
 
 
 def latest_reviews(reviews: Iterable[Review]) -> dict[str, Review]:
@@ -19,9 +20,9 @@ def latest_reviews(reviews: Iterable[Review]) -> dict[str, Review]:
     dismissed reviews are dropped."""
     latest: dict[str, Review] = {}
     for review in reviews:
-        if review.state in _DECIDING:
+        if review.state.lower() in _DECIDING:
             latest[review.user.lower()] = review
-    return {user: review for user, review in latest.items() if review.state != "DISMISSED"}
+    return {user: review for user, review in latest.items() if review.state.lower() != "dismissed"}
 
 
 def _owner_via(login: str, owners: Iterable[str], pr: PullRequest) -> str | None:
@@ -110,7 +111,7 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
     evidence["current_head_reason"] = why_current
     approvals = [
         r for r in latest_reviews(pr.reviews).values()
-        if r.state == "APPROVED" and r.user.lower() != pr.author.lower()
+        if r.state.lower() == "approved" and r.user.lower() != pr.author.lower()
     ]
     stale = [r.user for r in approvals if current_only and r.commit_id != pr.head_sha]
     counted = [r for r in approvals if r.user not in stale]

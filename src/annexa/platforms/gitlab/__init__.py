@@ -1,0 +1,116 @@
+"""GitLab CI: the platform seam implemented with python-gitlab.
+
+Token: ``ANNEXA_GITLAB_TOKEN`` (a project access token: ``api`` to post the note, ``read_api`` to read only), else
+``GITLAB_TOKEN``, else ``CI_JOB_TOKEN``, which cannot read merge requests, approvals or protected branches
+(annexa then reports those as ``unknown`` naming the token it needs, and posts nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from annexa.errors import AnnexaError
+from annexa.platforms.base import ChangeRead, CiContext, SettingsRead
+from annexa.platforms.gitlab.client import GitLabClient, RetryPolicy
+from annexa.platforms.gitlab.mr import GitLabChangeCollector
+from annexa.platforms.gitlab.publish import GitLabPublisher
+from annexa.platforms.gitlab.settings import GitLabSettingsCollector
+
+TOKEN_VARIABLES = ("ANNEXA_GITLAB_TOKEN", "GITLAB_TOKEN")
+JOB_TOKEN_NEEDS = ("a project access token with read_api (ANNEXA_GITLAB_TOKEN): CI_JOB_TOKEN cannot read "
+                   "merge requests, approvals or protected branches")
+
+
+def context_from_env(env: Mapping[str, str]) -> CiContext:
+    """The GitLab CI context; a job without CI_PROJECT_PATH or CI_API_V4_URL is a usage error."""
+    project = env.get("CI_PROJECT_PATH")
+    api = env.get("CI_API_V4_URL")
+    if not project or not api:
+        raise AnnexaError("annexa ci runs inside GitLab CI: CI_PROJECT_PATH and CI_API_V4_URL must be set")
+    token = next((env[v] for v in TOKEN_VARIABLES if env.get(v)), None)
+    kind = "private" if token else "none"
+    if token is None and env.get("CI_JOB_TOKEN"):
+        token, kind = env["CI_JOB_TOKEN"], "job"
+    iid = env.get("CI_MERGE_REQUEST_IID", "")
+    source = env.get("CI_PIPELINE_SOURCE", "")
+    workspace = Path(env.get("CI_PROJECT_DIR") or ".")
+    reason = "" if iid.isdigit() else (
+        f"no merge request: this is a {source or 'branch'} pipeline; run annexa in merge request pipelines "
+        "(rules: - if: $CI_PIPELINE_SOURCE == \"merge_request_event\") to check the change")
+    ref = env.get("CI_MERGE_REQUEST_REF_PATH") or (f"refs/heads/{env['CI_COMMIT_BRANCH']}"
+                                                   if env.get("CI_COMMIT_BRANCH") else env.get("CI_COMMIT_REF_NAME"))
+    return CiContext(
+        platform="gitlab",
+        repository=project,
+        commit=env.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA") or env.get("CI_COMMIT_SHA"),
+        ref=ref,
+        change_number=int(iid) if iid.isdigit() else None,
+        event=source,
+        api_url=api,
+        server_url=env.get("CI_SERVER_URL") or api.removesuffix("/api/v4"),
+        job_url=env.get("CI_JOB_URL"),
+        workspace=workspace,
+        output_dir=workspace / "annexa-report",
+        token=token,
+        token_kind=kind,
+        no_change_reason=reason,
+    )
+
+
+class GitLabPlatform:
+    """GitLab CI, one project, one pipeline."""
+
+    name = "gitlab"
+
+    def __init__(self, env: Mapping[str, str], retry: RetryPolicy | None = None) -> None:
+        self.ctx = context_from_env(env)
+        self.client = (GitLabClient(self.ctx.server_url, self.ctx.token, self.ctx.token_kind, retry)
+                       if self.ctx.token else None)
+        self._settings: GitLabSettingsCollector | None = None
+
+    def context(self) -> CiContext:
+        """The CI context of this job."""
+        return self.ctx
+
+    def settings_collector(self) -> GitLabSettingsCollector | None:
+        """``None`` without a token, or with CI_JOB_TOKEN (which cannot read project settings)."""
+        if self.client is None or self.ctx.token_kind == "job":
+            return None
+        self._settings = GitLabSettingsCollector(self.client, self.ctx.repository)
+        return self._settings
+
+    def change_collector(self) -> GitLabChangeCollector | None:
+        """``None`` without a token that can read merge requests."""
+        if self.client is None or self.ctx.token_kind == "job":
+            return None
+        raw = self._settings.raw if self._settings else None
+        reset = raw.approvals.get("reset_approvals_on_push") if raw and isinstance(raw.approvals, dict) else None
+        return GitLabChangeCollector(self.client, self.ctx.repository, reset if isinstance(reset, bool) else None)
+
+    def publisher(self) -> GitLabPublisher:
+        """Writes the artifacts; posts the note only with a token that may."""
+        client = self.client if self.ctx.token_kind == "private" else None
+        return GitLabPublisher(client, self.ctx.repository, self.ctx.change_number)
+
+    def no_token_reason(self) -> str:
+        """Why settings and the MR were not read."""
+        if self.ctx.token_kind == "job":
+            return JOB_TOKEN_NEEDS
+        return "no GitLab token: set ANNEXA_GITLAB_TOKEN (a project access token with read_api, or api to post)"
+
+    def why_not_post(self, settings: SettingsRead, change: ChangeRead) -> str | None:
+        """Why no note may be posted on this run, or ``None``."""
+        iid = self.ctx.change_number
+        if self.ctx.token_kind != "private":
+            return ("No merge request note was posted: " + self.no_token_reason() + ". The Code Quality and JUnit "
+                    "reports are in the job artifacts.")
+        if settings.archived:
+            return "The project is archived (read-only), so no merge request note was posted."
+        if iid is None:
+            return None
+        if change.state == "missing":
+            return f"Merge request !{iid} no longer exists (or the token cannot see it), so nothing was posted to it."
+        if change.state in ("closed", "merged"):
+            return f"Merge request !{iid} is {change.state}, so the report was not posted to it."
+        return None

@@ -1,0 +1,122 @@
+"""The GitLab merge request under check: diffs (paginated), approvals, versions, group members.
+
+Approvals become neutral ``Review(state="approved")`` facts. An approval counts for the current head when it was
+given after the latest push (the newest MR version), so ``weights-owner-approved`` can tell stale approvals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gitlab.exceptions import GitlabError
+
+from annexa.collect.github import added_lines
+from annexa.facts import ChangeSet, FileChange, PullRequest, Review
+from annexa.platforms.base import ChangeRead, PlatformError, ReviewState
+from annexa.platforms.gitlab.client import GitLabClient, describe, quote, status_of
+
+GROUP_NEEDS = "a GitLab token with read_api that can see the group's members"
+
+
+def file_change(item: Mapping[str, Any]) -> FileChange:
+    """One entry of ``/merge_requests/:iid/diffs`` as a neutral ``FileChange``."""
+    diff = item.get("diff")
+    if item.get("new_file"):
+        status = "added"
+    elif item.get("deleted_file"):
+        status = "removed"
+    elif item.get("renamed_file"):
+        status = "renamed"
+    else:
+        status = "modified"
+    whole = status == "added" or not isinstance(diff, str) or not diff or bool(item.get("too_large"))
+    return FileChange(
+        path=str(item.get("new_path") or item.get("old_path")),
+        status=status,
+        added_lines=None if whole else added_lines(str(diff)),
+        previous_path=str(item.get("old_path")) if status == "renamed" else None,
+    )
+
+
+class GitLabChangeCollector:
+    """Reads one merge request of one project."""
+
+    def __init__(self, client: GitLabClient, project: str, reset_on_push: bool | None = None) -> None:
+        self.client = client
+        self.project = project
+        self.reset_on_push = reset_on_push
+        """From the approval settings: when True every approval left is of the current head."""
+
+    def collect(self, number: int) -> ChangeRead:
+        """The merge request's facts (group members are read separately, only when needed)."""
+        base = f"/projects/{quote(self.project)}/merge_requests/{number}"
+        what = f"merge request !{number}"
+        try:
+            raw: dict[str, Any] = self.client.get(base, what=what)
+        except GitlabError as exc:
+            if status_of(exc) == 404:
+                return ChangeRead(None, None, f"{what} was not found (deleted, or no access)", state="missing")
+            return ChangeRead(None, None, _refusal(exc, what), state="unreadable")
+        except PlatformError as exc:
+            return ChangeRead(None, None, exc.reason, state="unreadable")
+        state = {"opened": "open", "locked": "open"}.get(str(raw.get("state")), str(raw.get("state")))
+        fork = raw.get("source_project_id") not in (None, raw.get("target_project_id"))
+        try:
+            diffs = self.client.get_all(f"{base}/diffs", what=f"{what} diffs")
+            approvals = self.client.get(f"{base}/approvals", what=f"{what} approvals")
+            versions = [] if self.reset_on_push else self.client.get_all(f"{base}/versions", limit=1,
+                                                                         what=f"{what} versions")
+        except GitlabError as exc:
+            return ChangeRead(None, None, _refusal(exc, f"{what} changes and approvals"), state=state, fork=fork)
+        except PlatformError as exc:
+            return ChangeRead(None, None, exc.reason, state=state, fork=fork)
+        head = str((raw.get("diff_refs") or {}).get("head_sha") or raw.get("sha") or "")
+        pushed_at = str(versions[0].get("created_at") or "") if versions else ""
+        reviews = []
+        for entry in (approvals or {}).get("approved_by") or []:
+            user = entry.get("user") or {}
+            at = entry.get("approved_at")
+            current = self.reset_on_push is True or (isinstance(at, str) and bool(pushed_at) and at >= pushed_at)
+            reviews.append(Review(user=str(user.get("username", "")), state=ReviewState.APPROVED.value,
+                                  commit_id=head if current else None, submitted_at=at))
+        changes = [file_change(d) for d in diffs]
+        pr = PullRequest(
+            number=number,
+            author=str((raw.get("author") or {}).get("username", "")),
+            head_sha=head,
+            base_ref=str(raw.get("target_branch", "")),
+            head_ref=str(raw.get("source_branch", "")),
+            reviews=tuple(sorted(reviews, key=lambda r: r.submitted_at or "")),
+            state=state,
+            fork=fork,
+            changed_files=len(changes),
+        )
+        change = ChangeSet(base=str((raw.get("diff_refs") or {}).get("base_sha") or raw.get("target_branch", "")),
+                           files={c.path: c for c in changes})
+        return ChangeRead(pr, change, state=state, fork=fork)
+
+    def members(self, teams: Sequence[str]) -> tuple[dict[str, tuple[str, ...]], dict[str, str]]:
+        """Members (direct and inherited) of each group ("@group/sub"), and why any could not be read."""
+        members: dict[str, tuple[str, ...]] = {}
+        reasons: dict[str, str] = {}
+        for team in teams:
+            group = team.lstrip("@")
+            try:
+                found = self.client.get_all(f"/groups/{quote(group)}/members/all", what=f"group {team}")
+            except GitlabError as exc:
+                reasons[team] = GROUP_NEEDS if status_of(exc) in (401, 403, 404) else describe(exc, team)
+                continue
+            except PlatformError as exc:
+                reasons[team] = exc.reason
+                continue
+            members[team] = tuple(str(m.get("username")) for m in found
+                                  if m.get("username") and m.get("state", "active") == "active")
+        return members, reasons
+
+
+def _refusal(exc: Exception, what: str) -> str:
+    if status_of(exc) in (401, 403):
+        return (f"{describe(exc, what)}: CI_JOB_TOKEN cannot read merge requests; give annexa a project access "
+                "token with read_api (ANNEXA_GITLAB_TOKEN)")
+    return describe(exc, what)

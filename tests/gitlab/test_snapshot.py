@@ -1,0 +1,32 @@
+"""``annexa settings snapshot --gitlab``: the live settings as a --settings file that load_snapshot reads back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from annexa.cli import main
+from annexa.collect.snapshot import load_snapshot
+from tests.fakes.gitlab import FakeGitLab
+from tests.gitlab.conftest import PROJECT, TOKEN
+
+
+def test_snapshot_round_trips(fake: FakeGitLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANNEXA_GITLAB_TOKEN", TOKEN)
+    out = tmp_path / "settings.json"
+    assert main(["settings", "snapshot", "--gitlab", PROJECT, "--api-url", fake.url, "--out", str(out)]) == 0
+    settings = load_snapshot(out)
+    assert (settings.platform, settings.repository, settings.default_branch) == ("gitlab", PROJECT, "main")
+    [main_branch] = settings.branches
+    assert (main_branch.required_approvals.value, main_branch.required_approvals.source) == (
+        2, "approval rule 'Two reviewers'")
+    assert main_branch.signed_commits_required.value is False
+    assert settings.secret_scanning.value is None and "CI job" in (settings.secret_scanning.reason or "")
+    assert TOKEN not in out.read_text()
+
+
+def test_snapshot_without_token_is_a_usage_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANNEXA_GITLAB_TOKEN", raising=False)
+    monkeypatch.delenv("GITLAB_TOKEN", raising=False)
+    assert main(["settings", "snapshot", "--gitlab", PROJECT, "--out", str(tmp_path / "s.json")]) == 2
