@@ -543,6 +543,7 @@ def test_builtin_policies_lower_every_semgrep_rule_in_test_code(tmp_path: Path) 
                     and f.location.path == "tests/test_models.py"]
         assert in_tests, rule_id
         assert {f.severity.value for f in in_tests} == {"low"}, rule_id
-    app = [f for f in report.findings if f.rule == "torch-load-unsafe" and f.location and f.location.path == "src/app.py"]
+    app = [f for f in report.findings
+           if f.rule == "torch-load-unsafe" and f.location and f.location.path == "src/app.py"]
     assert [(f.status.value, f.severity.value, f.location.line) for f in app if f.location] == [
         ("fail", "high", 4), ("fail", "high", 5), ("fail", "high", 6)]
