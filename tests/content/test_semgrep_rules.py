@@ -439,6 +439,7 @@ def remote():
     d = AutoModel.from_pretrained("./local", trust_remote_code=True)
     e = MyModel.from_pretrained("acme/x", trust_remote_code=True)
     kwargs = {"trust_remote_code": True}
+    f = transformers.AutoTokenizer.from_pretrained(args.model_name_or_path, trust_remote_code=True)
 """
 
 LOAD_CODE = """\
@@ -479,10 +480,10 @@ def _outcomes(results: list[Result]) -> list[tuple[str, str, int]]:
 @pytest.mark.parametrize(("rule_id", "expected"), [
     ("model-revision-pinned", [
         *[("fail", "src/hub.py", n) for n in (23, 24, 25, 26, 27, 28, 29, 59)],
-        *[("unknown", "src/hub.py", n) for n in (53, 54, 55, 61)],
+        *[("unknown", "src/hub.py", n) for n in (53, 54, 55, 61, 65)],
     ]),
     ("remote-code-disabled", [("fail", "src/hub.py", 59), ("fail", "src/hub.py", 60), ("unknown", "src/hub.py", 61),
-                              ("unknown", "src/hub.py", 64)]),
+                              ("unknown", "src/hub.py", 64), ("unknown", "src/hub.py", 65)]),
     ("torch-load-unsafe", [("fail", "src/load.py", 15), ("fail", "src/load.py", 16), ("fail", "src/load.py", 20),
                            ("unknown", "src/load.py", 18)]),
     ("unsafe-deserialization", [("fail", "src/load.py", 12), ("fail", "src/load.py", 13),
