@@ -25,7 +25,7 @@ class ApiTree(Checkout):
     """A repository tree from the platform API: every path and size, the contents of fetched files."""
 
     def __init__(self, sizes: Mapping[str, int], contents: Mapping[str, bytes], symlinks: Iterable[str] = (),
-                 truncated: bool = False) -> None:
+                 truncated: bool = False, binary: Iterable[str] = ()) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="annexa-tree-")
         root = Path(self._scratch.name)
         for path, data in contents.items():
@@ -38,6 +38,8 @@ class ApiTree(Checkout):
         self.sizes = dict(sizes)
         self.fetched = frozenset(contents)
         self.symlinks = frozenset(symlinks)
+        self.binary = frozenset(binary) - self.fetched
+        """Files the platform reports as binary (their bytes were not fetched)."""
         self.truncated = truncated
         """True when the platform cut the listing short (very large trees): rules over all files are unknown."""
 
@@ -72,6 +74,10 @@ class ApiTree(Checkout):
         if path not in self.fetched:
             raise UnreadableFile(path, NOT_FETCHED)
         return super()._resolve(path)
+
+    def content_hint(self, path: str) -> str | None:
+        """``"binary"`` for files the platform reports as binary and the scan did not fetch."""
+        return "binary" if path in self.binary else None
 
     def blobs(self, paths: Iterable[str]) -> dict[str, bytes | int]:
         """For listed ``paths``: the bytes when fetched (small enough to be an LFS pointer), else the size."""

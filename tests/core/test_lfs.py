@@ -116,3 +116,60 @@ def test_five_gigabyte_weight_file_is_never_read_whole(tmp_path: Path) -> None:
         Status.FAIL, Location("huge.safetensors"), 5 * 2**30,
     )
     assert checkout.root == tmp_path.resolve()
+
+
+VOCAB = "[PAD]\n[UNK]\nthe\nof\nand\n"
+"""A text vocabulary saved under a weights-like name (tokenizers and snapshot tools write such .bin files)."""
+
+
+def test_weights_are_recognised_by_content_not_name(tmp_path: Path) -> None:
+    checkout = make_checkout(
+        tmp_path,
+        {"tokenizer/vocab.bin": VOCAB, "snapshots/stream.bin": 'data: {"id": "chatcmpl-1"}\n\n',
+         "models/model.bin": RAW, "models/pointer.bin": POINTER, "README.md": "hi\n"},
+        git=True,
+    )
+    lfs = {r.location.path: r.status for r in run_rule("weights-in-lfs", checkout) if r.location}
+    assert lfs == {"models/model.bin": Status.FAIL, "models/pointer.bin": Status.PASS}
+    attrs = {r.location.path: r.status for r in run_rule("weights-lfs-attributes", checkout) if r.location}
+    assert attrs == {"models/model.bin": Status.FAIL, "models/pointer.bin": Status.FAIL}
+
+
+def test_only_text_files_named_like_weights_is_not_applicable_and_says_why(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path, {"tokenizer/vocab.bin": VOCAB, "cfg/model.params": "lr = 0.1\n"})
+    for rule_id in ("weights-in-lfs", "weights-lfs-attributes"):
+        [result] = run_rule(rule_id, checkout)
+        assert (result.status, result.message) == (
+            Status.NOT_APPLICABLE, "No model weight files to check (2 weight-named files hold text, not model content)")
+
+
+def test_weight_named_file_that_cannot_be_read_is_unknown_for_every_weights_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from annexa.errors import UnreadableFile
+
+    checkout = make_checkout(tmp_path, {"models/a.bin": RAW, "models/b.bin": RAW})
+    real = Checkout.read_bytes
+
+    def flaky(self: Checkout, path: str, limit: int) -> bytes:
+        if path == "models/b.bin":
+            raise UnreadableFile(path, "permission denied")
+        return real(self, path, limit)
+
+    monkeypatch.setattr(Checkout, "read_bytes", flaky)
+    for rule_id in ("weights-in-lfs", "weights-lfs-attributes"):
+        got = sorted((r.status.value, r.location.path) for r in run_rule(rule_id, checkout) if r.location)
+        assert got == [("fail", "models/a.bin"), ("unknown", "models/b.bin")], rule_id
+    safe = [r.location.path for r in run_rule("weights-safe-format", checkout) if r.location]
+    assert safe == ["models/a.bin", "models/b.bin"]  # not silently dropped as not-a-weight
+
+
+def test_one_classification_is_shared_by_the_weights_rules(tmp_path: Path) -> None:
+    from tests.content.common import run_rules
+
+    cache: dict[str, object] = {}
+    checkout = make_checkout(tmp_path, {"tokenizer/vocab.bin": VOCAB, "models/model.bin": RAW})
+    run_rules(["weights-in-lfs", "weights-lfs-attributes", "weights-safe-format"], checkout, cache=cache)
+    classified = cache["weights:classified"]
+    assert classified.weights == ("models/model.bin",)  # type: ignore[attr-defined]
+    assert classified.not_weights == ("tokenizer/vocab.bin",)  # type: ignore[attr-defined]

@@ -40,7 +40,7 @@ def org() -> Iterator[FakeGitHub]:
         server.set_classic_protection("acme/models", "main", PROTECTION)
         for path, data in {".github/CODEOWNERS": b"* @acme/dev\n/models/ @acme/ml\n",
                            ".gitattributes": b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n",
-                           "models/a.safetensors": POINTER, "models/raw.bin": b"\x80\x04" + b"x" * 1998,
+                           "models/a.safetensors": POINTER, "models/raw.bin": b"\x80\x04" + b"\x00x" * 999,
                            ".github/workflows/ci.yml": WORKFLOW, "train.py": b"import torch\n"}.items():
             server.set_file("acme/models", path, data)
         server.set_repo_meta("acme/models", topics=["ml"])

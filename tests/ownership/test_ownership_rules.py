@@ -113,7 +113,7 @@ def test_github_api_errors_are_findings_and_replace_own_ones_on_the_same_line(tm
     ],
 )
 def test_unreadable_codeowners_fails_and_ownership_is_unknown(tmp_path: Path, content: bytes, reason: str) -> None:
-    checkout = make_checkout(tmp_path, {"CODEOWNERS": content, "models/a.safetensors": b"x"})
+    checkout = make_checkout(tmp_path, {"CODEOWNERS": content, "models/a.safetensors": b"\x00x"})
     [valid] = run_rule("codeowners-valid", checkout, platform="github")
     assert (valid.status, valid.location, valid.evidence["reason"]) == (Status.FAIL, Location("CODEOWNERS"), reason)
     [owned] = run_rule("weights-codeowned", checkout, platform="github", config=OWNERS)
@@ -286,10 +286,10 @@ def test_no_sensitive_files_is_not_applicable(tmp_path: Path) -> None:
 
 # --- weights-codeowned ------------------------------------------------------------------------------------------
 
-WEIGHTS = {
-    "models/llm/model.safetensors": b"x",
-    "models/public/tiny.bin": b"x",
-    "research/old.pt": b"x",
+WEIGHTS = {  # binary bytes: a weight is recognised by content, a text file named .bin is not one
+    "models/llm/model.safetensors": b"\x00x",
+    "models/public/tiny.bin": b"\x00x",
+    "research/old.pt": b"\x00x",
     "src/train.py": "x\n",
 }
 WEIGHT_OWNERS = ("* @acme/eng\n"
@@ -355,7 +355,7 @@ def test_weights_need_model_owners_configured(tmp_path: Path) -> None:
 
 def test_weights_on_gitlab_any_required_section_owns(tmp_path: Path) -> None:
     codeowners = "* @acme/eng\n[Models][2] @acme/ml-model-owners\n*.safetensors\n"
-    checkout = make_checkout(tmp_path, {"models/a.safetensors": b"x", "CODEOWNERS": codeowners})
+    checkout = make_checkout(tmp_path, {"models/a.safetensors": b"\x00x", "CODEOWNERS": codeowners})
     [result] = run_rule("weights-codeowned", checkout, platform="gitlab", config=OWNERS)
     assert result.status == Status.PASS
     assert result.message == "models/a.safetensors is owned by @acme/ml-model-owners (CODEOWNERS:3)"

@@ -127,6 +127,11 @@ class Checkout:
         except UnicodeDecodeError as exc:
             raise UnreadableFile(path, f"not valid UTF-8 (byte {exc.start})") from exc
 
+    def content_hint(self, path: str) -> str | None:
+        """What a tree that cannot hand out a file's bytes knows of them (``"binary"``/``"text"``); a checkout
+        reads the bytes themselves, so ``None``."""
+        return None
+
     def blobs(self, paths: Iterable[str]) -> dict[str, bytes | int]:
         """For tracked ``paths``: the blob's bytes when small enough to be an LFS pointer, else its size."""
         from annexa.scan.lfs import staged_blobs

@@ -18,7 +18,6 @@ from typing import Any
 
 from annexa.collect.github import GitHubClient
 from annexa.paths import match_any
-from annexa.scan.lfs import POINTER_MAX
 
 PAGE = 25
 """Repositories per listing query (each carries a few file objects; GitHub caps a query at 500,000 nodes)."""
@@ -198,16 +197,17 @@ def wanted_blobs(tree: Tree, have: Mapping[str, bytes], weights: Sequence[str], 
         if path in have or size > TEXT_LIMIT:
             continue
         name = path.rsplit("/", 1)[-1]
-        if (match_any(weights, path) and size < POINTER_MAX) or name == ".gitattributes" \
-                or match_any(extra, path):
+        if match_any(weights, path) or name == ".gitattributes" or match_any(extra, path):
             out.append(path)
     return out
 
 
-def read_blobs(client: GitHubClient, full_name: str, paths: Sequence[str], batch: int = 50) -> dict[str, bytes]:
-    """Text of ``paths`` at HEAD, ``batch`` files per GraphQL query (binary files are left out)."""
+def read_blobs(client: GitHubClient, full_name: str, paths: Sequence[str], batch: int = 50
+               ) -> tuple[dict[str, bytes], set[str]]:
+    """Text of ``paths`` at HEAD, ``batch`` files per GraphQL query, and which of them GitHub reports binary."""
     owner, name = full_name.split("/", 1)
     out: dict[str, bytes] = {}
+    binary: set[str] = set()
     for start in range(0, len(paths), batch):
         chunk = paths[start:start + batch]
         fields = "".join(f"f{i}: object(expression: {json.dumps('HEAD:' + p)}) {{ {_BLOB} }}\n"
@@ -216,7 +216,10 @@ def read_blobs(client: GitHubClient, full_name: str, paths: Sequence[str], batch
         data = client.graphql(query, {"owner": owner, "name": name})
         repo = data.get("repository") or {}
         for i, path in enumerate(chunk):
-            text = _text(repo.get(f"f{i}"))
+            node = repo.get(f"f{i}")
+            text = _text(node)
             if text is not None:
                 out[path] = text
-    return out
+            elif isinstance(node, Mapping) and node.get("isBinary"):
+                binary.add(path)
+    return out, binary

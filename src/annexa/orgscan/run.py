@@ -138,6 +138,7 @@ def scan_repository(client: GitHubClient, listing: gh.RepoListing, today: dt.dat
     contents = dict(listing.contents)
     sizes: dict[str, int] = {p: len(c) for p, c in contents.items()}
     links: set[str] = set()
+    binary: set[str] = set()
     truncated = False
     if listing.head and not listing.empty:
         tree = gh.read_tree(client, listing.full_name, listing.head)
@@ -146,9 +147,10 @@ def scan_repository(client: GitHubClient, listing: gh.RepoListing, today: dt.dat
         extra = [*config.path_class("policies"), *(f"{p}/**" for p in config.policies if p != "builtin"),
                  *(f"{d.rstrip('*').rstrip('/')}/README.md" for d in config.path_class("training_data"))]
         need = gh.wanted_blobs(tree, contents, config.path_class("weights"), extra)
-        contents.update(gh.read_blobs(client, listing.full_name, need))
+        fetched, binary = gh.read_blobs(client, listing.full_name, need)
+        contents.update(fetched)
         contents = {p: c for p, c in contents.items() if p in sizes}
-    api_tree = ApiTree(sizes, contents, links, truncated)
+    api_tree = ApiTree(sizes, contents, links, truncated, binary)
     try:
         inputs = load_inputs(api_tree.root)
         settings = SettingsCollector(client, listing.full_name).collect(_branch_patterns(inputs))

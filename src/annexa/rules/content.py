@@ -14,7 +14,7 @@ import yaml
 from annexa.catalog import load_catalog
 from annexa.errors import UnreadableFile
 from annexa.fixes import secret_fix
-from annexa.model import Location, Result
+from annexa.model import Location, Result, Status
 from annexa.paths import match_any
 from annexa.rules.base import (
     PENDING_EVIDENCE,
@@ -100,6 +100,12 @@ def _introduced(ctx: RuleContext, match: Match) -> bool:
     return lines is None or any(n in lines for n in range(match.line, match.end_line + 1))
 
 
+def _variants(section: Mapping[str, Any] | None) -> dict[str, tuple[str, str]]:
+    """Status and needs of each named variant of a rule's semgrep section (a variant fails unless it says)."""
+    return {str(v["name"]): (str(v.get("status") or "fail"), str(v.get("needs") or ""))
+            for v in (section or {}).get("variants") or ()}
+
+
 def check_semgrep_rule(ctx: RuleContext) -> Iterable[Result]:
     """One semgrep-backed rule: its matches from the run's single semgrep process (added lines in PR mode)."""
     run = _semgrep(ctx)
@@ -116,9 +122,17 @@ def check_semgrep_rule(ctx: RuleContext) -> Iterable[Result]:
         return
     yield from coverage_gaps(run.skipped, "Python files semgrep can read and parse")
     matches = [m for m in run.matches.get(ctx.rule.id, []) if _introduced(ctx, m)]
+    variants = _variants(ctx.rule.semgrep)
     for m in matches:
-        yield failed(m.message, Location(m.path, m.line, m.end_line), key=m.key, engine="semgrep",
-                     semgrep_version=run.version)
+        where = Location(m.path, m.line, m.end_line)
+        status, needs = variants.get(m.variant, ("fail", ""))
+        evidence: dict[str, Any] = {"engine": "semgrep", "semgrep_version": run.version}
+        if m.variant:
+            evidence["variant"] = m.variant
+        if status == "unknown":
+            yield Result(Status.UNKNOWN, m.message, where, {"needs": needs, **evidence}, m.key)
+        else:
+            yield failed(m.message, where, key=m.key, **evidence)
     if not matches:
         yield passed(f"No match in {len(run.targets):,} Python files ({_mode(ctx)})", files=len(run.targets),
                      engine="semgrep", semgrep_version=run.version, scope=_mode(ctx), **_skips(run.skipped))

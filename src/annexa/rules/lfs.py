@@ -7,15 +7,36 @@ from collections.abc import Iterable
 from annexa.errors import UnreadableFile
 from annexa.model import Location, Result
 from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown, unreadable
+from annexa.rules.model_files import weight_files
 from annexa.scan.lfs import POINTER_MAX, LfsError, lfs_filtered, parse_pointer
+
+
+def scoped_weights(ctx: RuleContext) -> tuple[list[str], list[Result]]:
+    """The weight files (by content, see ``weight_files``) a rule checks, and ``unknown`` results for the
+    weight-named files that could not be read to tell."""
+    classified = weight_files(ctx)
+    weights = [w for w in classified.weights if ctx.in_scope(w)]
+    unknowns = [unknown(f"{path} could not be read to tell whether it is a weight file: {reason}",
+                        "a readable file", Location(path), reason=reason)
+                for path, reason in sorted(classified.unreadable.items()) if ctx.in_scope(path)]
+    return weights, unknowns
+
+
+def _none_message(ctx: RuleContext) -> str:
+    text = [p for p in weight_files(ctx).not_weights if ctx.in_scope(p)]
+    if not text:
+        return "No model weight files to check"
+    return f"No model weight files to check ({len(text)} weight-named files hold text, not model content)"
 
 
 def check_weights_in_lfs(ctx: RuleContext) -> Iterable[Result]:
     """Each weight file is a Git LFS pointer in git (or, untracked, will be filtered to LFS)."""
     checkout = ctx.checkout
-    weights = ctx.scoped_files("weights")
+    weights, unknowns = scoped_weights(ctx)
+    yield from unknowns
     if checkout is None or not weights:
-        yield not_applicable("No model weight files to check")
+        if not unknowns:
+            yield not_applicable(_none_message(ctx))
         return
     try:
         blobs = checkout.blobs(weights)
@@ -54,9 +75,11 @@ def check_weights_in_lfs(ctx: RuleContext) -> Iterable[Result]:
 def check_weights_lfs_attributes(ctx: RuleContext) -> Iterable[Result]:
     """`.gitattributes` has a ``filter=lfs`` rule for every weight file present."""
     checkout = ctx.checkout
-    weights = ctx.scoped_files("weights")
+    weights, unknowns = scoped_weights(ctx)
+    yield from unknowns
     if checkout is None or not weights:
-        yield not_applicable("No model weight files to check")
+        if not unknowns:
+            yield not_applicable(_none_message(ctx))
         return
     try:
         filtered = lfs_filtered(checkout.root, weights, checkout.is_git)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from annexa.errors import UnreadableFile
@@ -19,11 +20,72 @@ from annexa.scan.modelfiles import (
     scan_stream,
     sniff,
 )
-from annexa.scan.modelfiles.sniff import maybe_old_pickle
+from annexa.scan.modelfiles.pickles import probe_pickle
+from annexa.scan.modelfiles.sniff import maybe_old_pickle, weight_evidence
 
 _MESSAGE_ISSUES = 8
 """Issues spelled out in a message; evidence lists up to ``_EVIDENCE_ISSUES``."""
 _EVIDENCE_ISSUES = 100
+
+
+@dataclass(frozen=True)
+class WeightFiles:
+    """Files named like weights, split by their bytes: weights, text files that only bear the name, and files
+    that could not be read (each with the reason)."""
+
+    weights: tuple[str, ...]
+    evidence: Mapping[str, str]
+    not_weights: tuple[str, ...]
+    unreadable: Mapping[str, str]
+
+
+def _probe(head: bytes, complete: bool) -> bool:
+    return maybe_old_pickle(head) and probe_pickle(head, complete)
+
+
+def weight_files(ctx: RuleContext) -> WeightFiles:
+    """Every file of the ``weights`` path class classified once per run by its first bytes (``ctx.memo``).
+
+    A file is a weight when its bytes are a model, pickle or archive format, a Git LFS pointer, or binary of no
+    known format; a text file named ``.bin`` (a vocabulary, a config) is not. Every weights rule uses this
+    one answer, so they never disagree; a file that cannot be read is neither, and its rule says ``unknown``.
+    """
+    checkout = ctx.checkout
+
+    def classify() -> WeightFiles:
+        weights: list[str] = []
+        evidence: dict[str, str] = {}
+        text: list[str] = []
+        unreadable_: dict[str, str] = {}
+        for path in ctx.files_in("weights"):
+            assert checkout is not None
+            if checkout.content_hint(path) == "binary":
+                weights.append(path)
+                evidence[path] = "binary content (as the platform API reports it)"
+                continue
+            try:
+                head = checkout.read_bytes(path, _PROBE_BYTES)
+            except UnreadableFile as exc:
+                unreadable_[path] = exc.reason
+                continue
+            except OSError as exc:
+                unreadable_[path] = exc.strerror or str(exc)
+                continue
+            why = weight_evidence(head[:HEAD], _probe(head, len(head) < _PROBE_BYTES))
+            if why is None:
+                text.append(path)
+            else:
+                weights.append(path)
+                evidence[path] = why
+        return WeightFiles(tuple(weights), evidence, tuple(text), unreadable_)
+
+    if checkout is None:
+        return WeightFiles((), {}, (), {})
+    return ctx.memo("weights:classified", classify)
+
+
+_PROBE_BYTES = 64 * 1024
+"""Bytes read to classify a weight-named file (enough for a protocol 0 pickle trial parse)."""
 
 
 def check_weights_safe_format(ctx: RuleContext) -> Iterable[Result]:
@@ -35,8 +97,10 @@ def check_weights_safe_format(ctx: RuleContext) -> Iterable[Result]:
     limits = limits_from(ctx.params)
     allowed = DEFAULT_ALLOWED_GLOBALS | frozenset(ctx.params.get("allow_globals") or ())
     found = False
+    classified = weight_files(ctx)
+    named_only = set(classified.not_weights)
     for path in ctx.scoped_files():
-        weight = ctx.in_class(path, "weights")
+        weight = ctx.in_class(path, "weights") and path not in named_only
         try:
             if not weight and not _worth_scanning(checkout.read_bytes(path, HEAD)):
                 continue

@@ -275,7 +275,11 @@ def check_weights_codeowned(ctx: RuleContext) -> Iterable[Result]:
         yield unknown("Weight ownership cannot be checked without a checkout", "a checkout of the repository")
         return
     edited = loaded.file.path is not None and ctx.in_scope(loaded.file.path)
-    weights = ctx.files_in("weights") if edited else ctx.scoped_files("weights")
+    from annexa.rules.model_files import weight_files  # weights by content, shared with the other weights rules
+
+    classified = weight_files(ctx)
+    named = list(classified.weights) + sorted(classified.unreadable)
+    weights = named if edited else [w for w in named if ctx.in_scope(w)]
     if not weights:
         yield not_applicable("No model weight files to check")
         return

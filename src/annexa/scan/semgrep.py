@@ -4,6 +4,11 @@ The semgrep configuration is built from the ``semgrep:`` sections of the catalog
 metrics and the version check off, over explicit target files (only the changed ones in PR mode), and its JSON
 is parsed into matches with fingerprint keys of our own (semgrep's are login-gated): a hash of the matched
 source with whitespace collapsed, plus its occurrence number in the file, so a key survives line shifts.
+
+A catalog ``semgrep:`` section is the body of one semgrep rule; it may also list ``variants``: further rule
+bodies (same language) with a ``name`` and their own message, each sent to semgrep as ``<rule>--<name>``. A
+variant with ``status: unknown`` (and ``needs:``) reports what the patterns cannot decide, such as a model id
+held in a variable. Overlapping matches of one rule at the same place are reported once, the main rule first.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class Match:
     end_line: int
     key: str
     message: str
+    variant: str = ""
+    """The name of the catalog variant that matched (``""`` for the rule's main patterns)."""
 
 
 @dataclass
@@ -74,10 +81,28 @@ def semgrep_rules(catalog: Mapping[str, RuleSpec]) -> list[dict[str, Any]]:
     for rule_id, spec in sorted(catalog.items()):
         if spec.semgrep is None:
             continue
-        body = dict(spec.semgrep)
+        body = {k: v for k, v in spec.semgrep.items() if k != "variants"}
         body.setdefault("message", spec.title)
-        rules.append({"id": rule_id, "severity": _SEVERITY[spec.severity], **body})
+        severity = _SEVERITY[spec.severity]
+        if any(k in body for k in _PATTERN_KEYS):
+            rules.append({"id": rule_id, "severity": severity, **body})
+        for variant in spec.semgrep.get("variants") or ():
+            extra = {k: v for k, v in variant.items() if k not in ("name", "status", "needs")}
+            rules.append({"id": f"{rule_id}{VARIANT_SEP}{variant['name']}", "severity": severity,
+                          "languages": body["languages"], "message": body["message"], **extra})
     return rules
+
+
+VARIANT_SEP = "--"
+"""Separates a rule id from a variant name in the semgrep rule id."""
+
+_PATTERN_KEYS = ("pattern", "patterns", "pattern-either", "pattern-regex", "mode", "match")
+
+
+def split_rule_id(semgrep_id: str) -> tuple[str, str]:
+    """The catalog rule id and the variant name of a semgrep ``check_id``."""
+    rule, _, variant = str(semgrep_id).rsplit(".", 1)[-1].partition(VARIANT_SEP)
+    return rule, variant
 
 
 def semgrep_binary() -> str | None:
@@ -121,7 +146,8 @@ def run_semgrep(
     timeout = TIMEOUT if timeout is None else timeout
     rules = semgrep_rules(catalog)
     targets, skipped = targets_for(checkout, files, rules)
-    run = SemgrepRun(matches={r["id"]: [] for r in rules}, targets=tuple(targets), skipped=skipped)
+    run = SemgrepRun(matches={split_rule_id(r["id"])[0]: [] for r in rules}, targets=tuple(targets),
+                     skipped=skipped)
     if not targets:
         return run
     binary = semgrep_binary()
@@ -170,10 +196,16 @@ def _parse(done: subprocess.CompletedProcess[bytes], checkout: Checkout, run: Se
             return run
     sources: dict[str, list[str] | None] = {}
     seen: dict[tuple[str, str, str], int] = {}
-    for item in sorted(data.get("results", ()), key=lambda r: (r["path"], r["start"]["offset"], r["check_id"])):
-        rule = str(item["check_id"]).rsplit(".", 1)[-1]
+    places: set[tuple[str, str, int, int]] = set()
+    results = [(split_rule_id(item["check_id"]), item) for item in data.get("results", ())]
+    for (rule, variant), item in sorted(results, key=lambda r: (r[1]["path"], r[1]["start"]["offset"], r[0][0],
+                                                                 r[0][1] != "", r[0][1], -r[1]["end"]["offset"])):
         if rule not in run.matches:
             continue
+        place = (rule, item["path"], item["start"]["offset"], item["end"]["offset"])
+        if place in places:
+            continue
+        places.add(place)
         path, start, end = item["path"], item["start"]["line"], item["end"]["line"]
         if path not in sources:
             sources[path] = _lines(checkout, path)
@@ -182,7 +214,7 @@ def _parse(done: subprocess.CompletedProcess[bytes], checkout: Checkout, run: Se
         seen[(rule, path, snippet)] = occurrence + 1
         key = f"{hashlib.sha256(snippet.encode()).hexdigest()[:16]}#{occurrence}"
         message = str(item.get("extra", {}).get("message", rule)).strip()
-        run.matches[rule].append(Match(rule, path, start, end, key, message))
+        run.matches[rule].append(Match(rule, path, start, end, key, message, variant))
     return run
 
 

@@ -146,7 +146,8 @@ def branch_protection(name: str, raw: ProjectRaw) -> BranchProtection:
                                           "project approval setting reset_approvals_on_push"),
         author_approval_blocked=premium(author_blocked, "project approval settings merge_requests_author_approval, "
                                         "merge_requests_disable_committers_approval"),
-        admins_cannot_bypass=Setting(False, f"{labels} push_access_levels", bypass=_actors(bypass)) if push else premium(
+        admins_cannot_bypass=Setting(False, f"{labels} push_access_levels",
+                                     bypass=_actors(bypass)) if push else premium(
             overriding_off, f"{labels}: no one may push; project approval setting "
             f"disable_overriding_approvers_per_merge_request (may merge: {', '.join(merge) or 'No one'})"),
         required_status_checks=Setting(("pipeline",) if checks else (),

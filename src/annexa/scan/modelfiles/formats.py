@@ -62,10 +62,10 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 def check_safetensors(s: Stream, member: str, max_header: int) -> list[Issue]:
     """Validate the header (length, JSON, dtypes, shapes, offsets inside the file); data is never read."""
     (n,) = struct.unpack("<Q", s.exact(8))
-    if n > max_header:
-        return [_issue(Kind.LIMIT, f"safetensors header of {n} bytes exceeds {max_header}", member, 0)]
     if s.size is not None and 8 + n > s.size:
         return [_issue(Kind.MALFORMED, f"safetensors header of {n} bytes runs past the end of the file", member, 0)]
+    if n > max_header:
+        return [_issue(Kind.LIMIT, f"safetensors header of {n} bytes exceeds {max_header}", member, 0)]
     try:
         header = json.loads(s.exact(n), object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError) as exc:

@@ -28,8 +28,8 @@ from annexa.scan.modelfiles.formats import (
 )
 from annexa.scan.modelfiles.pickles import Global, PickleWalk, probe_pickle, walk_pickle
 from annexa.scan.modelfiles.records import Issue, Kind, Limits, Report
-from annexa.scan.modelfiles.sniff import HEAD, MODEL_FORMATS, Format, maybe_old_pickle, sniff
-from annexa.scan.modelfiles.stream import Budget, Charged, LimitExceeded, Prefixed, Stream, Truncated
+from annexa.scan.modelfiles.sniff import HEAD, MODEL_FORMATS, ZFILE_HEADER, Format, maybe_old_pickle, sniff
+from annexa.scan.modelfiles.stream import Budget, Charged, Inflating, LimitExceeded, Prefixed, Stream, Truncated
 
 PROBE = 64 * 1024
 """Bytes a trial parse of a protocol 0/1 pickle looks at."""
@@ -46,10 +46,14 @@ _ELEMENT_SIZE = {
     )
 }  # fmt: skip
 _DECOMPRESS: dict[Format, Callable[..., io.BufferedIOBase]] = {
-    Format.GZIP: gzip.GzipFile,
+    Format.GZIP: lambda s: gzip.GzipFile(fileobj=s),
     Format.BZIP2: bz2.BZ2File,
     Format.XZ: lzma.LZMAFile,
+    Format.ZLIB: lambda s: io.BufferedReader(Inflating(s, zlib.decompressobj())),
+    Format.LZMA: lambda s: io.BufferedReader(Inflating(s, lzma.LZMADecompressor(lzma.FORMAT_ALONE))),
+    Format.JOBLIB_ZFILE: lambda s: io.BufferedReader(Inflating(_skipped(s, ZFILE_HEADER), zlib.decompressobj())),
 }
+"""Compressed streams walked like files: gzip, bzip2, xz, and joblib's zlib, LZMA-alone and old ``ZF`` files."""
 _ARCHIVE_ERRORS = (
     struct.error, KeyError, IndexError, TypeError, AssertionError, zipfile.BadZipFile, tarfile.TarError,
     zlib.error, lzma.LZMAError, OSError, EOFError, ValueError,
@@ -105,7 +109,7 @@ class _Scan:
             self.tar(raw if top else stream, member, depth)  # type: ignore[arg-type]
         elif fmt in _DECOMPRESS:
             self.decompress(stream, member, depth, fmt)
-        elif fmt in (Format.SEVEN_ZIP, Format.ZSTD):
+        elif fmt in (Format.SEVEN_ZIP, Format.ZSTD, Format.LZ4):
             self.issue(Kind.UNSUPPORTED, f"{fmt.value} archive: its members cannot be inspected", member, 0)
         elif fmt is Format.SAFETENSORS:
             self.add(check_safetensors(stream, member, self.limits.max_header))
@@ -159,7 +163,7 @@ class _Scan:
             return
         child = _join(member, f"<{fmt.value}>")
         try:
-            with _DECOMPRESS[fmt](fileobj=stream) if fmt is Format.GZIP else _DECOMPRESS[fmt](stream) as inner:
+            with _DECOMPRESS[fmt](stream) as inner:
                 self.scan(Charged(inner, self.budget), child, depth + 1, None, top=False)  # type: ignore[arg-type]
         except LimitExceeded:
             raise
@@ -345,6 +349,11 @@ def _read_full(raw: BinaryIO, n: int) -> bytes:
         parts.append(data)
         n -= len(data)
     return b"".join(parts)
+
+
+def _skipped(stream: Stream, n: int) -> Stream:
+    stream.exact(n)
+    return stream
 
 
 def _join(member: str, name: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 CHUNK = 1024 * 1024
 
@@ -163,3 +163,36 @@ class Stream:
         data = self._raw.read(n)
         self._raw.seek(here)
         return data
+
+
+class Inflating(io.RawIOBase):
+    """A compressed stream without a file wrapper of its own (raw zlib, or LZMA "alone"), decompressed as read.
+
+    ``decompressor`` is a ``zlib.decompressobj()`` or an ``lzma.LZMADecompressor``; each read produces at most
+    the size asked for, so a small input never expands into memory all at once.
+    """
+
+    def __init__(self, inner: BinaryIO | Stream, decompressor: Any) -> None:
+        self._inner = inner
+        self._d = decompressor
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        d = self._d
+        while not d.eof:
+            if hasattr(d, "unconsumed_tail"):  # zlib
+                data = d.unconsumed_tail or self._inner.read(CHUNK)
+                if not data:
+                    raise Truncated("zlib stream ends before its end marker")
+                out = d.decompress(data, len(buffer))
+            else:  # lzma
+                data = self._inner.read(CHUNK) if d.needs_input else b""
+                if d.needs_input and not data:
+                    raise Truncated("lzma stream ends before its end marker")
+                out = d.decompress(data, max_length=len(buffer))
+            if out:
+                buffer[: len(out)] = out
+                return len(out)
+        return 0
