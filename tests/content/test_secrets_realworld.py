@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 from annexa import cli
-from annexa.model import Status
 from annexa.scan import secrets as secrets_scan
 from annexa.scan.secrets import SecretScanner, counts_as_credential, find_secret_spans, github_checksum_ok
 from tests.content.common import github_token, outcome

@@ -51,7 +51,7 @@ def test_developers_may_push_and_force_push(fake: FakeGitLab) -> None:
     release = branch_protection("release/1.0", raw)
     assert (release.pull_request_required.value, release.force_push_blocked.value,
             release.admins_cannot_bypass.value) == (False, False, False)
-    assert release.pull_request_required.bypass == ("Developers + Maintainers (may push directly)",)
+    assert release.pull_request_required.bypass_labels == ["Developers + Maintainers (may push directly)"]
 
 
 @pytest.mark.parametrize(("tier", "needle"), [("free", "403"), ("ce", "CE")])

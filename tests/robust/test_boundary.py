@@ -84,7 +84,7 @@ def test_checkout_never_opens_special_files(tmp_path: Path) -> None:
 
 
 def test_fifo_gitattributes_is_unknown_not_a_hang(tmp_path: Path) -> None:
-    checkout = make_checkout(tmp_path, {"models/w.pt": b"raw weights"})
+    checkout = make_checkout(tmp_path, {"models/w.pt": b"\x00raw weights"})
     os.mkfifo(tmp_path / ".gitattributes")
     start = time.monotonic()
     for rule in ("weights-in-lfs", "weights-lfs-attributes"):
