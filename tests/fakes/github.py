@@ -1851,7 +1851,8 @@ class _GQLContext:
             child = f"{prefix}{head}"
             children[head] = {"__typename": "TreeEntry", "name": head, "path": child,
                               "type": "tree" if sep else "blob", "mode": 16384 if sep else 33188,
-                              "object": self._git_object(repo, f"{branch}:{child}") if sep else self._blob_node(content)}
+                              "object": (self._git_object(repo, f"{branch}:{child}") if sep
+                                         else self._blob_node(content))}
         if not children:
             return None
         return {"__typename": "Tree", "oid": _sha("tree", repo.full_name, path), "entries": list(children.values())}
