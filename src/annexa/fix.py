@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from annexa.engine import Inputs
+from annexa.engine import Inputs, resolve_params
 
 RULESET_NAME = "annexa: source code protection"
 PROTECTION_RULES = (
@@ -49,8 +49,7 @@ def desired(inputs: Inputs) -> Desired:
         for req in policy.requirements:
             if req.rule not in PROTECTION_RULES:
                 continue
-            spec = inputs.catalog[req.rule]
-            params = {**spec.defaults(), **req.params, **inputs.config.params.get(req.rule, {})}
+            params = resolve_params(inputs.catalog[req.rule], req.params, inputs.config)
             rules.add(req.rule)
             branches += [str(b) for b in params.get("branches") or [] if str(b) not in branches]
             if req.rule == "approvals-required":

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from annexa.ci import branch_patterns
 from annexa.collect.github import GitHubClient, SettingsCollector, Unavailable
 from annexa.config import CONFIG_NAME, Config, load_config
-from annexa.engine import Inputs, load_inputs, run_check
+from annexa.engine import load_inputs, run_check
 from annexa.errors import AnnexaError
 from annexa.facts import Facts
 from annexa.model import Result, Status
@@ -153,7 +154,7 @@ def scan_repository(client: GitHubClient, listing: gh.RepoListing, today: dt.dat
     api_tree = ApiTree(sizes, contents, links, truncated, binary)
     try:
         inputs = load_inputs(api_tree.root)
-        settings = SettingsCollector(client, listing.full_name).collect(_branch_patterns(inputs))
+        settings = SettingsCollector(client, listing.full_name).collect(branch_patterns(inputs))
         facts = Facts(platform="github", checkout=api_tree, settings=settings,
                       pull_request_reason="an org scan checks repositories, not pull requests")
         run = RunInfo(
@@ -178,15 +179,6 @@ def _config(contents: Mapping[str, bytes]) -> Config:
         return Config()
     finally:
         probe.close()
-
-
-def _branch_patterns(inputs: Inputs) -> list[str]:
-    patterns: list[str] = []
-    for policy in inputs.policies:
-        for req in policy.requirements:
-            params = {**inputs.catalog[req.rule].defaults(), **req.params, **inputs.config.params.get(req.rule, {})}
-            patterns += [str(p) for p in params.get("branches") or [] if str(p) not in patterns]
-    return patterns
 
 
 def scan_org(
