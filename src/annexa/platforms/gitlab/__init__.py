@@ -96,7 +96,8 @@ class GitLabPlatform:
         raw = settings.read()
         approvals = raw.approvals if not isinstance(raw, str) else None
         reset = approvals.get("reset_approvals_on_push") if isinstance(approvals, dict) else None
-        return GitLabChangeCollector(self.client, self.ctx.repository, reset if isinstance(reset, bool) else None)
+        return GitLabChangeCollector(self.client, self.ctx.repository, reset if isinstance(reset, bool) else None,
+                                     tier=settings.tier)
 
     def change_and_base(self, checkout: Checkout, read: ChangeRead,
                         notes: list[str]) -> tuple[ChangeSet | None, BaseFiles | None]:
