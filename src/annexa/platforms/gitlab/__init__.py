@@ -14,7 +14,7 @@ from annexa.collect.base_revision import BaseFiles, BaseRevision
 from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError, CollectError
 from annexa.facts import ChangeSet
-from annexa.platforms.base import ChangeRead, CiContext, Published, SettingsRead
+from annexa.platforms.base import ChangeRead, CiContext, Published, SettingsRead, change_state_note
 from annexa.platforms.gitlab.client import GitLabClient, RetryPolicy
 from annexa.platforms.gitlab.mr import GitLabChangeCollector
 from annexa.platforms.gitlab.publish import GitLabPublisher
@@ -73,6 +73,7 @@ class GitLabPlatform:
         self.client = (GitLabClient(self.ctx.server_url, self.ctx.token, self.ctx.token_kind, retry)
                        if self.ctx.token else None)
         self._settings: GitLabSettingsCollector | None = None
+        self._fork = False
 
     def context(self) -> CiContext:
         """The CI context of this job."""
@@ -122,7 +123,7 @@ class GitLabPlatform:
     def publisher(self) -> GitLabPublisher:
         """Writes the artifacts; posts the note only with a token that may."""
         client = self.client if self.ctx.token_kind == "private" else None
-        return GitLabPublisher(client, self.ctx.repository, self.ctx.change_number)
+        return GitLabPublisher(client, self.ctx.repository, self.ctx.change_number, fork=self._fork)
 
     def no_token_reason(self) -> str:
         """Why settings and the MR were not read."""
@@ -138,10 +139,7 @@ class GitLabPlatform:
                     "reports are in the job artifacts.")
         if settings.archived:
             return "The project is archived (read-only), so no merge request note was posted."
+        self._fork = change.fork
         if iid is None:
             return None
-        if change.state == "missing":
-            return f"Merge request !{iid} no longer exists (or the token cannot see it), so nothing was posted to it."
-        if change.state in ("closed", "merged"):
-            return f"Merge request !{iid} is {change.state}, so the report was not posted to it."
-        return None
+        return change_state_note(f"Merge request !{iid}", change.state, " (or the token cannot see it)")
