@@ -20,6 +20,8 @@ Pagination: ``per_page`` (default 20, at most 100), headers ``x-page``, ``x-per-
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 import re
@@ -73,6 +75,8 @@ class _Project:
     approval_rules: list[dict[str, Any]] = field(default_factory=list)
     push_rule: dict[str, Any] | None = None
     mrs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    """Repository files per commit (``add_files``), for the repository files and tree APIs."""
 
 
 def _user(ident: int, username: str, origin: str) -> dict[str, Any]:
@@ -210,6 +214,11 @@ class FakeGitLab:
 
     def approve(self, path: str, iid: int, username: str, at: str = "2026-11-21T11:00:00.000Z") -> None:
         self._project_by(path).mrs[iid]["approved_by"].append((username, at))
+
+    def add_files(self, path: str, ref: str, files: Mapping[str, str | bytes]) -> None:
+        """The repository's files at commit ``ref`` (what ``/repository/files`` and ``/repository/tree`` serve)."""
+        stored = self._project_by(path).files.setdefault(ref, {})
+        stored.update({name: data if isinstance(data, bytes) else data.encode() for name, data in files.items()})
 
     def set_reviewer(self, path: str, iid: int, username: str, state: str = "unreviewed") -> None:
         """A reviewer of the MR and their state (``unreviewed``, ``reviewed``, ``requested_changes`` ...)."""
@@ -481,6 +490,45 @@ class FakeGitLab:
             })
         return 200, {"approval_rules_overwritten": False, "rules": rules}, {}
 
+    def _files_at(self, kind: str, key: str, query: dict[str, list[str]]) -> dict[str, bytes]:
+        self._readable(kind, "files")
+        p = self._project_by(urllib.parse.unquote(key))
+        ref = (query.get("ref") or [p.default_branch or ""])[0]
+        files = p.files.get(ref)
+        if files is None:
+            raise _HTTPError(404, "404 Commit Not Found")
+        return files
+
+    def h_file(self, kind: str, _u: str, query: Any, _b: Any, key: str, file_path: str
+               ) -> tuple[int, Any, dict[str, str]]:
+        files = self._files_at(kind, key, query)
+        name = urllib.parse.unquote(file_path)
+        if name not in files:
+            raise _HTTPError(404, "404 File Not Found")
+        data = files[name]
+        ref = query["ref"][0]
+        return 200, {"file_name": name.rsplit("/", 1)[-1], "file_path": name, "size": len(data),
+                     "encoding": "base64", "content": base64.b64encode(data).decode(), "ref": ref,
+                     "blob_id": hashlib.sha1(data).hexdigest(), "commit_id": ref, "last_commit_id": ref,
+                     "content_sha256": hashlib.sha256(data).hexdigest(), "execute_filemode": False}, {}
+
+    def h_tree(self, kind: str, _u: str, query: Any, _b: Any, key: str) -> tuple[int, Any, dict[str, str]]:
+        files = self._files_at(kind, key, query)
+        folder = (query.get("path") or [""])[0].strip("/")
+        prefix = folder + "/" if folder else ""
+        if folder and not any(n.startswith(prefix) for n in files):
+            raise _HTTPError(404, "404 Tree Not Found")
+        entries: dict[str, dict[str, Any]] = {}
+        for name in sorted(files):
+            if not name.startswith(prefix):
+                continue
+            head, _, rest = name[len(prefix):].partition("/")
+            kind_of = "tree" if rest else "blob"
+            entries.setdefault(head, {"id": hashlib.sha1((prefix + head).encode()).hexdigest(), "name": head,
+                                      "type": kind_of, "path": prefix + head,
+                                      "mode": "040000" if rest else "100644"})
+        return self._page(list(entries.values()), query, f"/projects/{key}/repository/tree")
+
     def h_versions(self, kind: str, _u: str, query: Any, _b: Any, key: str, iid: str
                    ) -> tuple[int, Any, dict[str, str]]:
         self._readable(kind, "mr")
@@ -568,6 +616,8 @@ _ROUTES = [
         ("/projects/{x}/merge_requests/(\\d+)/notes/(\\d+)", "h_note_update",
          "PUT /projects/:id/merge_requests/:iid/notes/:note_id"),
         ("/groups/{x}/members/all", "h_members", "GET /groups/:id/members/all"),
+        ("/projects/{x}/repository/files/{x}", "h_file", "GET /projects/:id/repository/files/:file_path"),
+        ("/projects/{x}/repository/tree", "h_tree", "GET /projects/:id/repository/tree"),
     ]
 ]
 

@@ -14,7 +14,7 @@ from annexa.model import Location, Status
 from annexa.platforms.gitlab.mr import GitLabChangeCollector
 from annexa.platforms.run import RunOutcome, run_ci
 from tests.fakes.gitlab import FakeGitLab, diff_for
-from tests.gitlab.conftest import PROJECT, ci_env, client_for, seed, shallow_checkout
+from tests.gitlab.conftest import BASE, PROJECT, ci_env, client_for, seed, shallow_checkout
 
 POLICY = """\
 id: POL-CO
@@ -87,7 +87,24 @@ def test_required_sections_decide(fake: FakeGitLab, tmp_path: Path, approvers: t
     found = _finding(_run(fake, _workspace(tmp_path)))
     assert found[:3] == (status, message, Location(WEIGHT))
     assert found[3]["optional_sections"] == [f"{WEIGHT} [Review]"]
-    assert found[3]["codeowners"] == "CODEOWNERS"
+    assert found[3]["codeowners"] == "CODEOWNERS of the base revision ba5e11111111 (read through the GitLab API)"
+
+
+def test_the_change_cannot_unown_its_own_weights(fake: FakeGitLab, tmp_path: Path) -> None:
+    """The MR's CODEOWNERS gives everything to @dev; GitLab (and annexa) go by the target branch's."""
+    _mr(fake, ("olivia", "sam"))
+    workspace = _workspace(tmp_path, "* @dev\n")
+    env = ci_env(fake, workspace)
+    fake.add_files(PROJECT, BASE, {"CODEOWNERS": CODEOWNERS})
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    outcome = run_ci(parser.parse_args(["--no-comment", "--output-dir", str(workspace / "out")]), env)
+    status, message, _location, _evidence = _finding(outcome)
+    assert (status, message.split(":")[1].strip()) == (Status.FAIL, "CODEOWNERS [Models] (`models/`, owners @olivia "
+                                                                    "@omar) requires 2 code-owner approval(s), "
+                                                                    "approvals only from @olivia")
+    assert outcome.report.rules_from == ("config, waivers and secrets baseline from the base revision ba5e11111111 "
+                                         "(read through the GitLab API)")
 
 
 def test_optional_section_never_fails_the_rule(fake: FakeGitLab, tmp_path: Path) -> None:

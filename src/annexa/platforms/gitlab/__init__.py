@@ -15,6 +15,7 @@ from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError, CollectError
 from annexa.facts import ChangeSet
 from annexa.platforms.base import ChangeRead, CiContext, Published, SettingsRead, change_state_note
+from annexa.platforms.gitlab.base_files import GitLabBaseFiles
 from annexa.platforms.gitlab.client import GitLabClient, RetryPolicy
 from annexa.platforms.gitlab.mr import GitLabChangeCollector
 from annexa.platforms.gitlab.publish import GitLabPublisher
@@ -102,20 +103,20 @@ class GitLabPlatform:
 
     def change_and_base(self, checkout: Checkout, read: ChangeRead,
                         notes: list[str]) -> tuple[ChangeSet | None, BaseFiles | None]:
-        """The MR's diffs, judged by its base commit (``diff_refs.base_sha``) when the clone has it.
-
-        A runner's shallow clone (``GIT_DEPTH``) usually lacks it; then the checkout's own config and policies
-        are used and the report says so."""
+        """The MR's diffs, judged by its base commit (``diff_refs.base_sha``): from the clone when it has it, else
+        through the repository files API (a runner's shallow clone, ``GIT_DEPTH``, usually lacks it)."""
         change = read.change
         base_sha = change.base if change is not None else None
-        if not base_sha or not checkout.is_git or len(base_sha) < 40:
+        if not base_sha or len(base_sha) < 40:
             return change, None
-        try:
-            return change, BaseRevision.open(checkout.root, base_sha)
-        except CollectError:
-            notes.append(f"The merge request's base commit {base_sha[:12]} is not in the clone (GIT_DEPTH too "
-                         "small?), so the checkout's own config and policies were used.")
-            return change, None
+        if checkout.is_git:
+            try:
+                return change, BaseRevision.open(checkout.root, base_sha)
+            except CollectError:
+                pass
+        if self.client is not None and self.ctx.token_kind == "private":
+            return change, GitLabBaseFiles(self.client, self.ctx.repository, base_sha)
+        return change, None
 
     def finish(self, report: Report, files: Mapping[str, Path], published: Published, notes: Sequence[str]) -> None:
         """Nothing more: the job log and the artifacts are the job's outputs."""
