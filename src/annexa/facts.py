@@ -186,6 +186,13 @@ class PullRequest:
     """The platform's code-owner approval rules for this change; ``None`` when not read (see the reason)."""
     owner_approvals_reason: str | None = None
     """Why ``owner_approvals`` could not be read (a tier, a token), or ``None`` when the platform has none."""
+    label: str = ""
+    """How the platform names the change (``MR !7``); empty: ``PR #<number>``."""
+
+    @property
+    def name(self) -> str:
+        """The change as messages name it: the platform's ``label``, else ``PR #<number>``."""
+        return self.label or f"PR #{self.number}"
 
 
 @dataclass(frozen=True)

@@ -72,12 +72,12 @@ def _finding(outcome: RunOutcome) -> tuple[Status, str, Location | None, dict[st
 
 @pytest.mark.parametrize(("approvers", "status", "message"), [
     (("olivia", "omar", "sam"), Status.PASS,
-     "CODEOWNERS [Models], [Security] approved the weight changes of PR #7 (@olivia, @omar, @sam)"),
+     "CODEOWNERS [Models], [Security] approved the weight changes of MR !7 (@olivia, @omar, @sam)"),
     (("olivia", "sam"), Status.FAIL,
-     "PR #7 changes weight file models/llm.safetensors: CODEOWNERS [Models] (`models/`, owners @olivia @omar) "
+     "MR !7 changes weight file models/llm.safetensors: CODEOWNERS [Models] (`models/`, owners @olivia @omar) "
      "requires 2 code-owner approval(s), approvals only from @olivia"),
     (("olivia", "omar"), Status.FAIL,
-     "PR #7 changes weight file models/llm.safetensors: CODEOWNERS [Security] (`models/*.safetensors`, owners "
+     "MR !7 changes weight file models/llm.safetensors: CODEOWNERS [Security] (`models/*.safetensors`, owners "
      "@sam) requires 1 code-owner approval(s), no approval"),
 ])
 def test_required_sections_decide(fake: FakeGitLab, tmp_path: Path, approvers: tuple[str, ...], status: Status,
@@ -113,7 +113,7 @@ def test_optional_section_never_fails_the_rule(fake: FakeGitLab, tmp_path: Path)
     workspace = _workspace(tmp_path, "^[Review] @rita\n*.safetensors\n", owners='"@acme/ml-model-owners"')
     found = _finding(_run(fake, workspace))
     assert found[:3] == (Status.PASS, "Model owner @olivia (member of @acme/ml-model-owners) approved the weight "
-                                      "changes of PR #7", Location(WEIGHT))
+                                      "changes of MR !7", Location(WEIGHT))
 
 
 def test_sections_fail_even_when_a_configured_owner_approved(fake: FakeGitLab, tmp_path: Path) -> None:
@@ -128,7 +128,7 @@ def test_free_tier_approval_state_is_unknown_naming_the_tier(tmp_path: Path) -> 
         _mr(fake, ("olivia", "omar", "sam"))
         found = _finding(_run(fake, _workspace(tmp_path)))
         assert found[:3] == (
-            Status.UNKNOWN, "PR #7: CODEOWNERS [Models] requires code-owner approval of models/llm.safetensors, but "
+            Status.UNKNOWN, "MR !7: CODEOWNERS [Models] requires code-owner approval of models/llm.safetensors, but "
                             "the change's approval state could not be read", Location(WEIGHT))
         assert found[3]["needs"] == FREE_NEEDS
         # the tier is detected once (project approvals), the approval state is never asked for

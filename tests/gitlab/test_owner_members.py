@@ -34,7 +34,7 @@ def test_members_of_the_declared_role_are_read(fake: FakeGitLab, tmp_path: Path)
     outcome = _run(fake, tmp_path, "models/llm.safetensors")
     [found] = [f for f in outcome.report.findings if f.rule == "weights-owner-approved"]
     assert (found.status, found.message) == (
-        Status.PASS, "Model owner @olivia (member of @acme/ml-model-owners) approved the weight changes of PR #7")
+        Status.PASS, "Model owner @olivia (member of @acme/ml-model-owners) approved the weight changes of MR !7")
     assert [r.path for r in fake.requests if r.path.startswith("/groups/")] == [
         "/groups/acme%2Fml-model-owners/members/all"]
 
@@ -42,5 +42,5 @@ def test_members_of_the_declared_role_are_read(fake: FakeGitLab, tmp_path: Path)
 def test_no_member_lookup_without_a_weight_change(fake: FakeGitLab, tmp_path: Path) -> None:
     outcome = _run(fake, tmp_path, "src/app.py")
     [found] = [f for f in outcome.report.findings if f.rule == "weights-owner-approved"]
-    assert (found.status, found.message) == (Status.NOT_APPLICABLE, "PR #7 changes no model weight files")
+    assert (found.status, found.message) == (Status.NOT_APPLICABLE, "MR !7 changes no model weight files")
     assert not [r for r in fake.requests if r.path.startswith("/groups/")]

@@ -43,6 +43,6 @@ def test_an_owner_who_requested_changes_has_not_approved(fake: FakeGitLab, tmp_p
                      ci_env(fake, workspace))
     [found] = [f for f in outcome.report.findings if f.rule == "weights-owner-approved"]
     assert (found.status, found.message, found.location) == (
-        Status.FAIL, "PR #7 changes 1 model weight file(s) with no approval", Location(WEIGHT))
+        Status.FAIL, "MR !7 changes 1 model weight file(s) with no approval", Location(WEIGHT))
     words = " ".join(f.message for f in outcome.report.findings)
     assert "requested_changes" not in words and "unreviewed" not in words

@@ -90,12 +90,12 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
     if not weights:
         if change.truncated:
             yield unknown(
-                f"GitHub lists only the first {len(change.files)} changed files of PR #{pr.number}; "
+                f"GitHub lists only the first {len(change.files)} changed files of {pr.name}; "
                 "weight files may be among the rest",
                 "a pull request small enough for GitHub to list every file (at most 3,000)",
             )
             return
-        yield not_applicable(f"PR #{pr.number} changes no model weight files")
+        yield not_applicable(f"{pr.name} changes no model weight files")
         return
     role = owner_roles(ctx.params)
     owners = ctx.config.owners_of(role)
@@ -119,7 +119,7 @@ def _by_config_owners(ctx: RuleContext, pr: PullRequest, weights: list[str], rol
     """The owners of ``owners.<role>`` in the config: one of them (or a member of their team) approved."""
     if not owners:
         yield unknown(
-            f"PR #{pr.number} changes {len(weights)} weight file(s) but no {role} owners are configured",
+            f"{pr.name} changes {len(weights)} weight file(s) but no {role} owners are configured",
             f"owners.{role} in .annexa.yml (users like @alice or teams like @org/ml-model-owners)",
             location,
             **evidence,
@@ -138,7 +138,7 @@ def _by_config_owners(ctx: RuleContext, pr: PullRequest, weights: list[str], rol
         via = _owner_via(review.user, owners, pr)
         if via is not None:
             yield passed(
-                f"Model owner @{review.user} ({via}) approved the weight changes of PR #{pr.number}",
+                f"Model owner @{review.user} ({via}) approved the weight changes of {pr.name}",
                 location,
                 approver=review.user,
                 via=via,
@@ -155,7 +155,7 @@ def _by_config_owners(ctx: RuleContext, pr: PullRequest, weights: list[str], rol
     if others and unreadable:
         team, reason = next(iter(unreadable.items()))
         yield unknown(
-            f"PR #{pr.number}: could not tell whether approver(s) {', '.join('@' + u for u in others)} "
+            f"{pr.name}: could not tell whether approver(s) {', '.join('@' + u for u in others)} "
             f"belong to {team}",
             reason,
             location,
@@ -169,7 +169,7 @@ def _by_config_owners(ctx: RuleContext, pr: PullRequest, weights: list[str], rol
     if stale:
         detail += "; approvals before the last push do not count: " + ", ".join("@" + u for u in stale)
     yield failed(
-        f"PR #{pr.number} changes {len(weights)} model weight file(s) with {detail}",
+        f"{pr.name} changes {len(weights)} model weight file(s) with {detail}",
         location,
         key=f"pr-{pr.number}",
         approvers=others,
@@ -235,7 +235,7 @@ def _by_code_owner_sections(ctx: RuleContext, pr: PullRequest, weights: list[str
     first_path, first = required[0]
     if pr.owner_approvals is None:
         return unknown(
-            f"PR #{pr.number}: CODEOWNERS {_section_name(first.section)} requires code-owner approval of "
+            f"{pr.name}: CODEOWNERS {_section_name(first.section)} requires code-owner approval of "
             f"{first_path}, but the change's approval state could not be read",
             str(pr.owner_approvals_reason), location, **evidence,
         )
@@ -260,7 +260,7 @@ def _by_code_owner_sections(ctx: RuleContext, pr: PullRequest, weights: list[str
         path, match, needed, by = short[0]
         has = ("approvals only from " + ", ".join("@" + u for u in by)) if by else "no approval"
         return failed(
-            f"PR #{pr.number} changes weight file {path}: CODEOWNERS {_section_name(match.section)} "
+            f"{pr.name} changes weight file {path}: CODEOWNERS {_section_name(match.section)} "
             f"(`{match.pattern}`, owners {' '.join(match.owners)}) requires {needed} code-owner approval(s), "
             f"{has}",
             Location(path), key=f"pr-{pr.number}-section-{match.section or ''}",
@@ -269,14 +269,14 @@ def _by_code_owner_sections(ctx: RuleContext, pr: PullRequest, weights: list[str
     if missing:
         path, match = missing[0]
         return unknown(
-            f"PR #{pr.number}: the approval state lists no code-owner rule for {_section_name(match.section)} "
+            f"{pr.name}: the approval state lists no code-owner rule for {_section_name(match.section)} "
             f"`{match.pattern}`, which owns weight file {path}",
             "code-owner approval rules on the target branch (CODEOWNERS there, and the branch protected)",
             Location(path), **evidence,
         )
     names = sorted({_section_name(m.section) for _p, m in required})
     return passed(
-        f"CODEOWNERS {', '.join(names)} approved the weight changes of PR #{pr.number} "
+        f"CODEOWNERS {', '.join(names)} approved the weight changes of {pr.name} "
         f"({', '.join('@' + u for u in approved)})",
         location, approvers=approved, **evidence,
     )

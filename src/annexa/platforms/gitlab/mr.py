@@ -112,6 +112,7 @@ class GitLabChangeCollector:
             changed_files=len(changes),
             owner_approvals=owner_approvals,
             owner_approvals_reason=owner_reason,
+            label=f"MR !{number}",
         )
         change = ChangeSet(base=str((raw.get("diff_refs") or {}).get("base_sha") or raw.get("target_branch", "")),
                            files={c.path: c for c in changes})
