@@ -19,7 +19,7 @@ from annexa.facts import BranchProtection, BypassActor, RepoSettings, Setting
 from annexa.paths import match_any
 from annexa.platforms.base import PlatformError, SettingsRead
 from annexa.platforms.gitlab.client import PREMIUM, ULTIMATE, GitLabClient, describe, quote, status_of
-from annexa.platforms.gitlab.tier import Tier
+from annexa.platforms.gitlab.tier import Tier as Tier  # re-exported (orgscan imports it from here)
 
 NO_ONE, DEVELOPER, MAINTAINER, ADMIN = 0, 30, 40, 60
 LEVEL_NAMES = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Administrators"}
