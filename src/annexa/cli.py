@@ -171,9 +171,8 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         return EXIT_OK
     if args.command == "ci":
         from annexa import ci as ci_command
-        from annexa.platforms import run as platform_run
 
-        outcome = platform_run.run_ci(args, os.environ) or ci_command.run_ci(args, os.environ)
+        outcome = ci_command.run_ci(args, os.environ)
         for message in outcome.messages:
             out.print(message, markup=False)
         from annexa.history import cli as history_cli

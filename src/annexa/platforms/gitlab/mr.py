@@ -11,7 +11,7 @@ from typing import Any
 
 from gitlab.exceptions import GitlabError
 
-from annexa.collect.github import added_lines
+from annexa.collect.patch import added_lines
 from annexa.facts import ChangeSet, FileChange, PullRequest, Review
 from annexa.platforms.base import ChangeRead, PlatformError, ReviewState
 from annexa.platforms.gitlab.client import GitLabClient, describe, quote, status_of

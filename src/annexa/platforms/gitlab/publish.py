@@ -8,6 +8,7 @@ A refused write (CI_JOB_TOKEN, a read-only token on a fork MR) is a line in ``Pu
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,8 @@ class GitLabPublisher:
         self.project = project
         self.mr_iid = mr_iid
 
-    def publish(self, report: Report, rendered: Mapping[str, str], out_dir: Path, comment: bool) -> Published:
+    def publish(self, report: Report, rendered: Mapping[str, str], out_dir: Path, comment: bool, post: bool = True,
+                options: argparse.Namespace | None = None) -> Published:
         """Write the artifacts, then post or update the note when there is a merge request and a token."""
         published = Published()
         for fmt, name in ARTIFACTS.items():

@@ -171,7 +171,9 @@ class GitLabSettingsCollector:
         self.raw: ProjectRaw | None = None
 
     def read(self) -> ProjectRaw | str:
-        """The raw answers, or why the project itself cannot be read."""
+        """The raw answers, or why the project itself cannot be read (read once; later calls reuse them)."""
+        if self.raw is not None:
+            return self.raw
         pid = quote(self.project)
         try:
             project: dict[str, Any] = self.client.get(f"/projects/{pid}", what=f"project {self.project}")
@@ -211,20 +213,23 @@ class GitLabSettingsCollector:
         self.tier.premium = True
         return value
 
-    def collect(self, branch_patterns: Sequence[str] = ()) -> SettingsRead:
-        """Settings of the default branch and every protected branch rule's exact name matching a pattern."""
+    def collect(self, branch_patterns: Sequence[str] = (), base_branches: Sequence[str] = ()) -> SettingsRead:
+        """Settings of the default branch, the MR's target branch and every protected branch rule's exact name
+        matching a pattern."""
         raw = self.read()
         if isinstance(raw, str):
             return SettingsRead(None, raw)
-        return SettingsRead(settings_from(raw, self.project, branch_patterns),
+        return SettingsRead(settings_from(raw, self.project, branch_patterns, base_branches),
                             archived=bool(raw.project.get("archived")), empty=bool(raw.project.get("empty_repo")))
 
 
-def settings_from(raw: ProjectRaw, project: str, branch_patterns: Sequence[str] = ()) -> RepoSettings:
+def settings_from(raw: ProjectRaw, project: str, branch_patterns: Sequence[str] = (),
+                  base_branches: Sequence[str] = ()) -> RepoSettings:
     """``RepoSettings`` from the raw answers."""
     data = raw.project
     default = data.get("default_branch")
     names = [str(default)] if default else []
+    names += [b for b in base_branches if b and b not in names]
     if branch_patterns and isinstance(raw.protected, list):
         names += [str(p.get("name")) for p in raw.protected
                   if "*" not in str(p.get("name")) and match_any(list(branch_patterns), str(p.get("name")))
