@@ -123,7 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     dashboard_cli.add_arguments(dashboard)
 
-    org_scan = commands.add_parser("org-scan", help="scan every repository of a GitHub organisation")
+    org_scan = commands.add_parser("org-scan", help="scan every repository of a GitHub organisation or GitLab group")
     from annexa.orgscan import cli as org_cli
 
     org_cli.add_arguments(org_scan)
@@ -293,7 +293,7 @@ def _org_scan(args: argparse.Namespace, out: Console) -> int:
 
         def progress(name: str, done: int, total: int, rate: int | None) -> None:
             bar.update(task, completed=done, total=total, description=name[-40:],
-                       rate="" if rate is None else f"GraphQL points left {rate}")
+                       rate="" if rate is None else f"rate limit left {rate}")
 
         lines = org_cli.run(args, progress)
     for line in lines:

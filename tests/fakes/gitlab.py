@@ -290,6 +290,10 @@ class FakeGitLab:
             self._requests.append(entry)
 
     # ------------------------------------------------------------------ answering
+    def routes(self) -> list[tuple[re.Pattern[str], str, str]]:
+        """(path pattern, handler method, route name); subclasses add theirs."""
+        return _ROUTES
+
     def answer(self, method: str, path: str, query: dict[str, list[str]], token: str | None, body: Any,
                job: bool) -> tuple[int, Any, dict[str, str], str, str | None]:
         """(status, JSON body, headers, route, token kind) for one request."""
@@ -306,7 +310,7 @@ class FakeGitLab:
                 raise fault
             if kind is None:
                 raise _HTTPError(401, "401 Unauthorized")
-            for pattern, handler_name, name in _ROUTES:
+            for pattern, handler_name, name in self.routes():
                 match = pattern.fullmatch(path)
                 if match and name.split(" ", 1)[0] == method:
                     route = name
@@ -629,6 +633,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         return
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            return  # the client closed a streamed read early
+
     def _serve(self, method: str) -> None:
         if self.fake.latency:
             time.sleep(self.fake.latency)
@@ -656,14 +666,20 @@ class _Handler(BaseHTTPRequestHandler):
                 method, path, query, token, body, job="JOB-TOKEN" in self.headers)
         self.fake.record(RecordedRequest(method, path, urllib.parse.parse_qs(parsed.query), status, kind, route,
                                          body, data))
-        payload = json.dumps(data).encode()
+        raw_body = isinstance(data, bytes)
+        payload = data if raw_body else json.dumps(data).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Content-Type", "text/plain; charset=utf-8" if raw_body else "application/json")
+        if "Content-Length" not in headers:
+            self.send_header("Content-Length", str(len(payload)))
         for key, value in headers.items():
             self.send_header(key, value)
         self.end_headers()
-        self.wfile.write(payload)
+        if method != "HEAD":
+            self.wfile.write(payload)
+
+    def do_HEAD(self) -> None:
+        self._serve("HEAD")
 
     def do_GET(self) -> None:
         self._serve("GET")

@@ -11,13 +11,14 @@ from typing import Any
 from annexa.errors import AnnexaError
 
 TOKEN_VARIABLES = ("ANNEXA_GITHUB_TOKEN", "GITHUB_TOKEN")
+GITLAB_TOKEN_VARIABLES = ("ANNEXA_GITLAB_TOKEN", "GITLAB_TOKEN")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of ``annexa org-scan``."""
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--github-org", help="the GitHub organisation to scan")
-    where.add_argument("--gitlab-group", help="the GitLab group to scan (not available yet)")
+    where.add_argument("--gitlab-group", help="the GitLab group to scan (its subgroups too)")
     parser.add_argument("--shard", default="1/1", help="K/N: scan the K-th of N deterministic shards (CI matrix)")
     parser.add_argument("--resume", action="store_true", help="continue the interrupted scan of this org and shard")
     parser.add_argument("--full", action="store_true", help="rescan repositories that did not change")
@@ -28,6 +29,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state", type=Path, help="state file (default: .annexa/org-scan-ORG-K-of-N.json)")
     parser.add_argument("--history", help="history store URL (default: $ANNEXA_HISTORY_URL or the local store)")
     parser.add_argument("--api-url", default=os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    parser.add_argument("--gitlab-url", default=os.environ.get("CI_SERVER_URL") or "https://gitlab.com",
+                        help="GitLab server (default: $CI_SERVER_URL or https://gitlab.com)")
+    parser.add_argument("--workers", type=int, default=4, help="repositories read at once (default 4)")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -42,14 +46,17 @@ def run(args: argparse.Namespace, progress: Any) -> list[str]:
     """Scan; ``progress`` is a callback ``(repository, done, total, rate_remaining)``. Returns summary lines."""
     from annexa.collect.github import GitHubClient
     from annexa.history import DEFAULT_URL, HistoryStore
-    from annexa.orgscan.run import Filters, State, scan_org, with_meta
+    from annexa.orgscan.run import Filters, State, scan_group, scan_org, with_meta
+    from annexa.platforms.gitlab.client import GitLabClient
 
-    if args.gitlab_group:
-        raise AnnexaError("--gitlab-group is not available yet; scan GitLab projects one by one with annexa ci")
     shard = parse_shard(args.shard)
-    token = next((os.environ[v] for v in TOKEN_VARIABLES if os.environ.get(v)), None)
+    if not 1 <= args.workers <= 32:
+        raise AnnexaError(f"--workers {args.workers}: expected 1 to 32")
+    names = GITLAB_TOKEN_VARIABLES if args.gitlab_group else TOKEN_VARIABLES
+    token = next((os.environ[v] for v in names if os.environ.get(v)), None)
     if not token:
-        raise AnnexaError("org-scan needs a token in ANNEXA_GITHUB_TOKEN or GITHUB_TOKEN (read access to the org)")
+        what = "read_api on the group" if args.gitlab_group else "read access to the org"
+        raise AnnexaError(f"org-scan needs a token in {' or '.join(names)} ({what})")
     only = None
     if args.repos:
         try:
@@ -58,18 +65,25 @@ def run(args: argparse.Namespace, progress: Any) -> list[str]:
             raise AnnexaError(f"--repos {args.repos}: {exc.strerror or exc}") from None
         only = frozenset(line.strip().lower() for line in lines if line.strip() and not line.startswith("#"))
     filters = Filters(tuple(args.name), tuple(args.topic), tuple(args.visibility), only)
-    org = args.github_org
-    state_path = args.state or Path(".annexa") / f"org-scan-{org}-{shard[0]}-of-{shard[1]}.json"
+    org = args.gitlab_group.strip("/") if args.gitlab_group else args.github_org
+    label = org.replace("/", "_")
+    kind = "gitlab-" if args.gitlab_group else ""
+    state_path = args.state or Path(".annexa") / f"org-scan-{kind}{label}-{shard[0]}-of-{shard[1]}.json"
     state = State.load(state_path)
     store = HistoryStore(args.history or os.environ.get("ANNEXA_HISTORY_URL") or DEFAULT_URL)
 
     def record(report: Any, meta: Any) -> None:
         store.record(with_meta(report, meta))
 
-    client = GitHubClient(token, args.api_url)
     try:
-        outcome = scan_org(client, org, state, filters=filters, shard=shard, resume=args.resume, full=args.full,
-                           record=record, progress=progress)
+        if args.gitlab_group:
+            outcome = scan_group(GitLabClient(args.gitlab_url, token), org, state, filters=filters, shard=shard,
+                                 resume=args.resume, full=args.full, record=record, progress=progress,
+                                 workers=args.workers)
+        else:
+            outcome = scan_org(GitHubClient(token, args.api_url), org, state, filters=filters, shard=shard,
+                               resume=args.resume, full=args.full, record=record, progress=progress,
+                               workers=args.workers)
     except LookupError as exc:
         raise AnnexaError(str(exc)) from None
     failing = sum(1 for r in outcome.scanned if r.verdict == "fail")

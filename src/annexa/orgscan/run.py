@@ -18,11 +18,13 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
+
+from gitlab.exceptions import GitlabError
 
 from annexa.ci import branch_patterns
 from annexa.collect.github import GitHubClient, SettingsCollector, Unavailable
@@ -32,7 +34,11 @@ from annexa.errors import AnnexaError
 from annexa.facts import Facts
 from annexa.model import Result, Status
 from annexa.orgscan import github as gh
+from annexa.orgscan import gitlab as gl
 from annexa.paths import match_any
+from annexa.platforms.base import PlatformError
+from annexa.platforms.gitlab.client import GitLabClient, describe, quote
+from annexa.platforms.gitlab.settings import GitLabSettingsCollector, Tier
 from annexa.report import Report, RunInfo
 from annexa.rules.base import RuleContext
 from annexa.tree import ApiTree
@@ -58,12 +64,13 @@ class Filters:
     only: frozenset[str] | None = None
     """Exact ``owner/name`` list (``--repos FILE``)."""
 
-    def keep(self, repo: gh.RepoListing) -> bool:
+    def keep(self, repo: Listed) -> bool:
         """True when ``repo`` passes every filter."""
         short = repo.full_name.split("/", 1)[-1]
+        last = repo.full_name.rsplit("/", 1)[-1]
         if self.only is not None and repo.full_name.lower() not in self.only:
             return False
-        if self.names and not (match_any(self.names, repo.full_name) or match_any(self.names, short)):
+        if self.names and not any(match_any(self.names, n) for n in (repo.full_name, short, last)):
             return False
         if self.topics and not set(self.topics) & set(repo.topics):
             return False
@@ -181,6 +188,30 @@ def _config(contents: Mapping[str, bytes]) -> Config:
         probe.close()
 
 
+class Listed(Protocol):
+    """What the scan loop needs of a listed repository or project (GitHub's or GitLab's listing)."""
+
+    @property
+    def full_name(self) -> str: ...
+    @property
+    def topics(self) -> tuple[str, ...]: ...
+    @property
+    def visibility(self) -> str: ...
+    @property
+    def fingerprint(self) -> str: ...
+
+
+class Listing(Protocol):
+    """A page of a listing."""
+
+    @property
+    def repos(self) -> Sequence[Any]: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def rate_remaining(self) -> int | None: ...
+
+
 def scan_org(
     client: GitHubClient,
     org: str,
@@ -200,6 +231,46 @@ def scan_org(
     Up to ``workers`` repositories of a page are read and checked at once (GitHub asks for few concurrent
     requests; four stays far below its secondary limits).
     """
+    return _scan(lambda cursor: gh.list_pages(client, org, cursor),
+                 lambda listing: scan_repository(client, listing, today), org, state, filters=filters,
+                 shard=shard, resume=resume, full=full, record=record, progress=progress, workers=workers)
+
+
+def scan_group(
+    client: GitLabClient,
+    group: str,
+    state: State,
+    *,
+    filters: Filters = Filters(),
+    shard: tuple[int, int] = (1, 1),
+    resume: bool = False,
+    full: bool = False,
+    record: Callable[[Report, Mapping[str, Any]], None] | None = None,
+    progress: Progress | None = None,
+    today: dt.date | None = None,
+    workers: int = 4,
+) -> Outcome:
+    """Scan every non-archived project of a GitLab group and its subgroups, ``workers`` projects at once."""
+    tier = Tier()
+    return _scan(lambda _cursor: gl.list_pages(client, group),
+                 lambda listing: scan_project(client, listing, today, tier), group, state, filters=filters,
+                 shard=shard, resume=resume, full=full, record=record, progress=progress, workers=workers)
+
+
+def _scan(
+    pages: Callable[[str | None], Iterable[tuple[str | None, Listing]]],
+    scan_one: Callable[[Any], Report],
+    org: str,
+    state: State,
+    *,
+    filters: Filters,
+    shard: tuple[int, int],
+    resume: bool,
+    full: bool,
+    record: Callable[[Report, Mapping[str, Any]], None] | None,
+    progress: Progress | None,
+    workers: int,
+) -> Outcome:
     outcome = Outcome()
     scan = state.scan if resume and state.scan and not state.scan.get("finished") else None
     if scan is None:
@@ -212,15 +283,16 @@ def scan_org(
     done: set[str] = set(scan["done"])
     count = 0
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for start_cursor, page in gh.list_pages(client, org, scan.get("cursor")):
+        for start_cursor, page in pages(scan.get("cursor")):
             outcome.total = page.total
             scan["cursor"] = start_cursor
-            chosen = [r for r in page.repos if in_shard(r.full_name, shard) and filters.keep(r)
+            listed: Sequence[Listed] = page.repos
+            chosen = [r for r in listed if in_shard(r.full_name, shard) and filters.keep(r)
                       and r.full_name not in done]
             changed = [r for r in chosen
                        if full or (state.repos.get(r.full_name) or {}).get("fingerprint") != r.fingerprint]
-            futures = {r.full_name: pool.submit(scan_repository, client, r, today) for r in changed}
-            count += len(page.repos) - len(chosen)
+            futures = {r.full_name: pool.submit(scan_one, r) for r in changed}
+            count += len(listed) - len(chosen)
             for listing in chosen:
                 count += 1
                 name = listing.full_name
@@ -230,8 +302,10 @@ def scan_org(
                 else:
                     try:
                         report = future.result()
-                    except (Unavailable, AnnexaError) as exc:
+                    except (Unavailable, PlatformError, AnnexaError) as exc:
                         outcome.failed[name] = getattr(exc, "reason", None) or str(exc)
+                    except GitlabError as exc:
+                        outcome.failed[name] = describe(exc, name)
                     else:
                         meta = {"topics": list(listing.topics), "visibility": listing.visibility}
                         if record is not None:
@@ -248,6 +322,79 @@ def scan_org(
     scan["cursor"] = None
     state.save()
     return outcome
+
+
+def scan_project(client: GitLabClient, listing: gl.ProjectListing, today: dt.date | None = None,
+                 tier: Tier | None = None) -> Report:
+    """Check one GitLab project from the API with the rules of ``annexa check``."""
+    name = listing.full_name
+    ref = listing.default_branch
+    reads: dict[str, gl.Read] = {}
+    tree = gl.Listing([], set(), False)
+    if ref and not listing.empty:
+        tree = gl.read_tree(client, name, ref)
+        listed = set(tree.paths)
+        fixed = [p for p in gl.FIXED_FILES if p in listed]
+        fixed += [p for p in tree.paths if p.startswith(gl.FIXED_PREFIXES) and p not in fixed]
+        for path in fixed:
+            got = gl.read_file(client, name, path, ref, gl.TEXT_LIMIT)
+            if got is not None and got.complete:
+                reads[path] = got
+        config = _config({p: r.data for p, r in reads.items()})
+        weights = config.path_class("weights")
+        extra = [*config.path_class("policies"), *(f"{p}/**" for p in config.policies if p != "builtin"),
+                 *(f"{d.rstrip('*').rstrip('/')}/README.md" for d in config.path_class("training_data"))]
+        for path in tree.paths:
+            if path in reads or path in tree.symlinks:
+                continue
+            base = path.rsplit("/", 1)[-1]
+            if match_any(weights, path):
+                got = gl.read_file(client, name, path, ref, gl.HEAD_BYTES)
+            elif base == ".gitattributes" or match_any(extra, path):
+                got = gl.read_file(client, name, path, ref, gl.TEXT_LIMIT)
+                got = got if got is not None and got.complete else None
+            else:
+                continue
+            if got is not None:
+                reads[path] = got
+    api_tree = gl.GitLabTree(tree.paths, reads, tree.symlinks, tree.truncated)
+    try:
+        inputs = load_inputs(api_tree.root)
+        listed_fields = {"secret_push_protection_enabled", "pre_receive_secret_detection_enabled"} & set(listing.raw)
+        reader = cast(GitLabClient, _Listed(client, listing)) if listed_fields else client
+        collector = GitLabSettingsCollector(reader, name)
+        if tier is not None:
+            collector.tier = tier
+        read = collector.collect(branch_patterns(inputs))
+        facts = Facts(platform="gitlab", checkout=api_tree, settings=read.settings,
+                      settings_reason=read.reason or Facts.settings_reason,
+                      pull_request_reason="an org scan checks projects, not merge requests")
+        run = RunInfo(
+            id=str(uuid.uuid4()), started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            platform="gitlab", repository=name, ref=f"refs/heads/{ref}" if ref else None, commit=None,
+            pull_request=None,
+        )
+        return run_check(inputs, facts, run, today=today, overrides=OVERRIDES)
+    finally:
+        api_tree.close()
+
+
+class _Listed:
+    """The client, answering ``GET /projects/:id`` from the group listing when the listing has every field the
+    settings collector reads (the push protection attribute too), so a project's settings cost one request less."""
+
+    def __init__(self, client: GitLabClient, listing: gl.ProjectListing) -> None:
+        self._client = client
+        self._path = f"/projects/{quote(listing.full_name)}"
+        self._project = listing.raw
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None, what: str | None = None) -> Any:
+        if path == self._path and not params:
+            return dict(self._project)
+        return self._client.get(path, params, what)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._client, name)
 
 
 def with_meta(report: Report, meta: Mapping[str, Any]) -> Report:

@@ -1,0 +1,164 @@
+"""The fake GitLab (``tests/fakes/gitlab.py``) with groups, subgroups and repository files, for the group scan.
+
+Adds, with shapes from GitLab's API documentation (doc/api/groups.md "List projects", doc/api/repositories.md
+"List repository tree", doc/api/repository_files.md "Get raw file" and the ``HEAD`` metadata request):
+
+- ``GET /groups/:id/projects`` (``include_subgroups``, ``archived``, ``order_by=path``, ``sort``; 404
+  ``{"message":"404 Group Not Found"}`` for an unknown group), paginated like every list of the fake;
+- ``GET /projects/:id/repository/tree`` (``recursive``, ``ref``; folders listed as ``type: tree`` entries too;
+  404 ``{"message":"404 Tree Not Found"}`` for an unknown ref);
+- ``GET /projects/:id/repository/files/:file_path/raw`` (the bytes, ``X-Gitlab-Size``) and ``HEAD
+  /projects/:id/repository/files/:file_path`` (the ``X-Gitlab-*`` headers only);
+- ``RateLimit-Limit``/``RateLimit-Remaining`` headers on every answer, as GitLab.com sends them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+from tests.fakes.gitlab import _ROUTES, _SEG, CREATED_AT, FakeGitLab, _HTTPError
+
+LAST_ACTIVITY = "2026-11-25T08:00:00.000Z"
+RATE_LIMIT = 2000
+
+_GROUP_ROUTES = [
+    (re.compile(p.replace("{x}", _SEG)), h, name)
+    for p, h, name in [
+        ("/groups/{x}/projects", "h_group_projects", "GET /groups/:id/projects"),
+        ("/projects/{x}/repository/tree", "h_tree", "GET /projects/:id/repository/tree"),
+        ("/projects/{x}/repository/files/{x}/raw", "h_raw", "GET /projects/:id/repository/files/:file_path/raw"),
+        ("/projects/{x}/repository/files/{x}", "h_file_head", "HEAD /projects/:id/repository/files/:file_path"),
+    ]
+]
+
+
+class FakeGitLabGroup(FakeGitLab):
+    """A fake GitLab server with group listings and repository contents."""
+
+    def __init__(self, tier: str = "premium", latency: float = 0.0) -> None:
+        super().__init__(tier, latency)
+        self._files: dict[str, dict[str, bytes]] = {}
+        self._served = 0
+
+    def routes(self) -> list[tuple[re.Pattern[str], str, str]]:
+        return [*_GROUP_ROUTES, *_ROUTES]
+
+    # ------------------------------------------------------------------ seeding
+    def add_project(self, path: str, default_branch: str | None = "main", visibility: str = "private",
+                    **attrs: Any) -> int:
+        attrs.setdefault("topics", [])
+        attrs.setdefault("last_activity_at", LAST_ACTIVITY)
+        self._files.setdefault(path, {})
+        return super().add_project(path, default_branch, visibility, **attrs)
+
+    def set_file(self, project: str, path: str, data: bytes) -> None:
+        self._files.setdefault(project, {})[path] = data
+
+    def touch(self, project: str, at: str) -> None:
+        """New activity on the project (a push): ``last_activity_at`` moves."""
+        self.set_project(project, last_activity_at=at)
+
+    # ------------------------------------------------------------------ answering
+    def answer(self, method: str, path: str, query: dict[str, list[str]], token: str | None, body: Any,
+               job: bool) -> tuple[int, Any, dict[str, str], str, str | None]:
+        status, data, headers, route, kind = super().answer(method, path, query, token, body, job)
+        with self._lock:
+            self._served += 1
+            remaining = max(0, RATE_LIMIT - self._served)
+        return status, data, {**headers, "RateLimit-Limit": str(RATE_LIMIT),
+                              "RateLimit-Remaining": str(remaining)}, route, kind
+
+    def _listing_json(self, ident: int) -> dict[str, Any]:
+        p = self._projects[ident]
+        short = p.path.rsplit("/", 1)[-1]
+        namespace = p.path.rsplit("/", 1)[0]
+        data: dict[str, Any] = {
+            "id": p.id, "description": None, "name": short, "name_with_namespace": p.path.replace("/", " / "),
+            "path": short, "path_with_namespace": p.path, "created_at": CREATED_AT,
+            "default_branch": p.default_branch, "tag_list": [], "topics": [],
+            "ssh_url_to_repo": f"git@127.0.0.1:{p.path}.git", "http_url_to_repo": f"{self.url}/{p.path}.git",
+            "web_url": f"{self.url}/{p.path}", "readme_url": None, "avatar_url": None, "forks_count": 0,
+            "star_count": 0, "last_activity_at": LAST_ACTIVITY, "archived": p.archived, "visibility": p.visibility,
+            "empty_repo": p.empty, "only_allow_merge_if_pipeline_succeeds": False,
+            "namespace": {"id": 7, "name": namespace.rsplit("/", 1)[-1], "path": namespace.rsplit("/", 1)[-1],
+                          "kind": "group", "full_path": namespace, "parent_id": None},
+        }
+        data.update({k: v for k, v in p.attrs.items() if k != "secret_push_protection_enabled"})
+        data["tag_list"] = list(data["topics"])
+        return data
+
+    def h_group_projects(self, kind: str, _u: str, query: dict[str, list[str]], _b: Any, key: str
+                         ) -> tuple[int, Any, dict[str, str]]:
+        self._readable(kind, "group")
+        group = urllib.parse.unquote(key).strip("/")
+        flag = (query.get("include_subgroups") or ["false"])[0] == "true"
+        archived = (query.get("archived") or [None])[0]
+        members = [p for p in self._projects.values() if p.path.startswith(group + "/")]
+        if not members and group not in self._groups:
+            raise _HTTPError(404, "404 Group Not Found")
+        if not flag:
+            members = [p for p in members if p.path.count("/") == group.count("/") + 1]
+        if archived is not None:
+            members = [p for p in members if p.archived == (archived == "true")]
+        order = (query.get("order_by") or ["created_at"])[0]
+        members.sort(key=lambda p: p.path if order == "path" else str(p.id))
+        if (query.get("sort") or ["desc"])[0] == "desc":
+            members.reverse()
+        return self._page([self._listing_json(p.id) for p in members], query, f"/groups/{key}/projects")
+
+    def _repo(self, key: str, query: Mapping[str, list[str]]) -> tuple[str, dict[str, bytes]]:
+        project = self._project_by(urllib.parse.unquote(key))
+        ref = (query.get("ref") or [project.default_branch])[0]
+        if project.empty or ref != project.default_branch:
+            raise _HTTPError(404, "404 Tree Not Found")
+        return project.path, self._files.get(project.path, {})
+
+    def h_tree(self, kind: str, _u: str, query: dict[str, list[str]], _b: Any, key: str
+               ) -> tuple[int, Any, dict[str, str]]:
+        self._readable(kind, "tree")
+        _path, files = self._repo(key, query)
+        recursive = (query.get("recursive") or ["false"])[0] == "true"
+        entries: dict[str, dict[str, Any]] = {}
+        for name, data in files.items():
+            parts = name.split("/")
+            for depth in range(1, len(parts)):
+                folder = "/".join(parts[:depth])
+                entries.setdefault(folder, {"id": hashlib.sha1(folder.encode()).hexdigest(), "name": parts[depth - 1],
+                                            "type": "tree", "path": folder, "mode": "040000"})
+            link = data.startswith(b"symlink:")
+            entries[name] = {"id": hashlib.sha1(data).hexdigest(), "name": parts[-1], "type": "blob",
+                             "path": name, "mode": "120000" if link else "100644"}
+        items = [e for p, e in sorted(entries.items()) if recursive or "/" not in p]
+        return self._page(items, query, f"/projects/{key}/repository/tree")
+
+    def _file(self, key: str, file_key: str, query: Mapping[str, list[str]]) -> tuple[str, bytes]:
+        _path, files = self._repo(key, query)
+        name = urllib.parse.unquote(file_key)
+        if name not in files:
+            raise _HTTPError(404, "404 File Not Found")
+        return name, files[name]
+
+    def _file_headers(self, name: str, data: bytes, query: Mapping[str, list[str]]) -> dict[str, str]:
+        return {"X-Gitlab-Blob-Id": hashlib.sha1(data).hexdigest(), "X-Gitlab-Encoding": "base64",
+                "X-Gitlab-File-Name": name.rsplit("/", 1)[-1], "X-Gitlab-File-Path": name,
+                "X-Gitlab-Ref": (query.get("ref") or [""])[0], "X-Gitlab-Size": str(len(data)),
+                "X-Gitlab-Content-Sha256": hashlib.sha256(data).hexdigest(), "X-Gitlab-Execute-Filemode": "false"}
+
+    def h_raw(self, kind: str, _u: str, query: dict[str, list[str]], _b: Any, key: str, file_key: str
+              ) -> tuple[int, Any, dict[str, str]]:
+        self._readable(kind, "files")
+        name, data = self._file(key, file_key, query)
+        return 200, data, self._file_headers(name, data, query)
+
+    def h_file_head(self, kind: str, _u: str, query: dict[str, list[str]], _b: Any, key: str, file_key: str
+                    ) -> tuple[int, Any, dict[str, str]]:
+        self._readable(kind, "files")
+        name, data = self._file(key, file_key, query)
+        return 200, b"", {**self._file_headers(name, data, query), "Content-Length": "0"}
+
+
+__all__ = ["FakeGitLabGroup"]
