@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError, CollectError, UnreadableFile
 from annexa.facts import ChangeSet
 from annexa.platforms.base import ChangeRead
+from annexa.platforms.change import merge_commit_change
 from annexa.platforms.github.client import GitHubClient, Unavailable
 
 TOKEN_VARIABLES = ("ANNEXA_GITHUB_TOKEN", "GITHUB_TOKEN")
@@ -102,13 +103,10 @@ def change_and_base(
     """
     pr = pull.pull_request
     head_sha = pr.head_sha if pr else ctx.head_sha
+    merged = merge_commit_change(checkout, head_sha, pull.change)
+    if merged is not None:
+        return merged
     head = checkout.head_commit() if checkout.is_git else None
-    parents = BaseRevision.parents(checkout.root) if head else []
-    if head and len(parents) == 2 and (not head_sha or parents[1] == head_sha):
-        change = checkout.diff(parents[0], "HEAD")
-        if pull.change is not None:
-            change = replace(change, truncated=pull.change.truncated)
-        return change, BaseRevision(checkout.root, parents[0], f"{parents[0][:12]} (the merge commit's first parent)")
     base_sha = pull.change.base if pull.change is not None else None
     if head and head_sha and head != head_sha:
         notes.append(f"The checkout ({head[:12]}) is neither the pull request head nor a merge commit with it as "

@@ -15,6 +15,7 @@ from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError, CollectError
 from annexa.facts import ChangeSet
 from annexa.platforms.base import ChangeRead, CiContext, Published, SettingsRead, change_state_note
+from annexa.platforms.change import merge_commit_change
 from annexa.platforms.gitlab.base_files import GitLabBaseFiles
 from annexa.platforms.gitlab.client import GitLabClient, RetryPolicy
 from annexa.platforms.gitlab.mr import GitLabChangeCollector
@@ -104,8 +105,14 @@ class GitLabPlatform:
     def change_and_base(self, checkout: Checkout, read: ChangeRead,
                         notes: list[str]) -> tuple[ChangeSet | None, BaseFiles | None]:
         """The MR's diffs, judged by its base commit (``diff_refs.base_sha``): from the clone when it has it, else
-        through the repository files API (a runner's shallow clone, ``GIT_DEPTH``, usually lacks it)."""
+        through the repository files API (a runner's shallow clone, ``GIT_DEPTH``, usually lacks it). A merged
+        results pipeline checks out a merge commit with the MR head as second parent: then the change is that
+        merge's own diff and the base its first parent."""
         change = read.change
+        pr = read.pull_request
+        merged = merge_commit_change(checkout, pr.head_sha if pr else None, change) if pr else None
+        if merged is not None:
+            return merged
         base_sha = change.base if change is not None else None
         if not base_sha or len(base_sha) < 40:
             return change, None
