@@ -39,7 +39,8 @@ from annexa.platforms.github.publish import (
 )
 from annexa.report import Report
 
-NO_TOKEN = "no GitHub token: pass inputs.token (or set ANNEXA_GITHUB_TOKEN) to read repository settings"
+NO_TOKEN = ("no GitHub token: pass inputs.token (or set ANNEXA_GITHUB_TOKEN) to read repository settings and the "
+            "pull request")
 
 
 def neutral(pr: PullRequest) -> PullRequest:
