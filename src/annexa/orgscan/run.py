@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -91,6 +91,8 @@ class State:
     path: Path
     repos: dict[str, dict[str, Any]] = field(default_factory=dict)
     scan: dict[str, Any] | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Conditional-request cache (URL: ETag and what the answer said), so unchanged answers cost no rate limit."""
 
     @classmethod
     def load(cls, path: Path) -> State:
@@ -102,13 +104,14 @@ class State:
         except (OSError, ValueError) as exc:
             raise AnnexaError(
                 f"{path}: the org-scan state file cannot be read ({exc}); delete it to start over") from None
-        return cls(path, dict(data.get("repos") or {}), data.get("scan"))
+        return cls(path, dict(data.get("repos") or {}), data.get("scan"), dict(data.get("cache") or {}))
 
     def save(self) -> None:
         """Write atomically (a crash never leaves half a file)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"repos": self.repos, "scan": self.scan}, indent=1), encoding="utf-8")
+        text = json.dumps({"repos": self.repos, "scan": self.scan, "cache": self.cache}, indent=1)
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.path)
 
 
@@ -161,7 +164,11 @@ def scan_repository(client: GitHubClient, listing: gh.RepoListing, today: dt.dat
     api_tree = ApiTree(sizes, contents, links, truncated, binary)
     try:
         inputs = load_inputs(api_tree.root)
-        settings = SettingsCollector(client, listing.full_name).collect(branch_patterns(inputs))
+        patterns = branch_patterns(inputs)
+        # the listing answers for the default branch; other branches the policies name need the REST collector
+        settings = None if patterns else gh.settings_from_listing(client, listing)
+        if settings is None:
+            settings = SettingsCollector(client, listing.full_name).collect(patterns)
         facts = Facts(platform="github", checkout=api_tree, settings=settings,
                       pull_request_reason="an org scan checks repositories, not pull requests")
         run = RunInfo(
@@ -231,8 +238,21 @@ def scan_org(
     Up to ``workers`` repositories of a page are read and checked at once (GitHub asks for few concurrent
     requests; four stays far below its secondary limits).
     """
-    return _scan(lambda cursor: gh.list_pages(client, org, cursor),
-                 lambda listing: scan_repository(client, listing, today), org, state, filters=filters,
+    security = gh.org_security(client, org, state.cache)
+
+    def pages(cursor: str | None) -> Iterator[tuple[str | None, gh.Page]]:
+        for start, page in gh.list_pages(client, org, cursor):
+            for repo in page.repos:
+                if isinstance(security, str):
+                    repo.security_reason = security
+                else:
+                    repo.security = security.get(repo.full_name.lower())
+                # a change of secret scanning or push protection is a change of the repository too
+                seen = json.dumps([repo.fingerprint, repo.security, repo.security_reason], sort_keys=True)
+                repo.fingerprint = hashlib.sha256(seen.encode()).hexdigest()
+            yield start, page
+
+    return _scan(pages, lambda listing: scan_repository(client, listing, today), org, state, filters=filters,
                  shard=shard, resume=resume, full=full, record=record, progress=progress, workers=workers)
 
 
