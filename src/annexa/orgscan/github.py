@@ -65,11 +65,15 @@ query($org: String!, $first: Int!, $after: String) {
         nameWithOwner visibility isArchived isEmpty pushedAt viewerPermission
         repositoryTopics(first: 20) { nodes { topic { name } } }
         codeowners { errors { path line column kind message suggestion } }
-        rulesets(first: 30, includeParents: true) { nodes {
+        rulesets(first: 20, includeParents: true) { totalCount nodes {
           databaseId name enforcement target updatedAt
           source { __typename ... on Repository { nameWithOwner } ... on Organization { login } }
           conditions { refName { include exclude } }
-          rules(first: 30) { nodes { type } } } }
+          bypassActors(first: 20) { totalCount nodes { bypassMode repositoryRoleDatabaseId organizationAdmin
+                                                       deployKey enterpriseOwner
+                                                       actor { __typename ... on Team { databaseId }
+                                                               ... on App { databaseId } } } }
+          rules(first: 20) { nodes { type } } } }
         defaultBranchRef {
           name
           target { oid }
@@ -88,10 +92,7 @@ query($org: String!, $first: Int!, $after: String) {
                          ... on RequiredStatusChecksParameters { requiredStatusChecks { context } } }
             repositoryRuleset { databaseId name enforcement updatedAt
                                 source { __typename ... on Repository { nameWithOwner } ... on Organization { login } }
-                                bypassActors(first: 20) { nodes { bypassMode repositoryRoleDatabaseId
-                                                                  organizationAdmin deployKey enterpriseOwner
-                                                                  actor { __typename ... on Team { databaseId }
-                                                                          ... on App { databaseId } } } } } } }
+                                } } }
         }
         f_codeowners_github: object(expression: "HEAD:.github/CODEOWNERS") { ... on Blob { text byteSize isBinary } }
         f_codeowners_root: object(expression: "HEAD:CODEOWNERS") { ... on Blob { text byteSize isBinary } }
@@ -343,10 +344,12 @@ def _source_type(ruleset: Mapping[str, Any]) -> str:
 def _bypass_detail(ruleset: Mapping[str, Any], admin: bool) -> dict[str, Any] | None:
     """The ruleset's bypass list in the REST shape; ``None`` unless the token administers the repository (GitHub
     shows bypass actors only to those who may see them, and an empty list must not be read as "no one")."""
-    if not admin:
+    listed = ruleset.get("bypassActors") or {}
+    nodes = list(listed.get("nodes") or ())
+    if not admin or not isinstance(listed, Mapping) or int(listed.get("totalCount") or 0) > len(nodes):
         return None
     actors = []
-    for actor in (ruleset.get("bypassActors") or {}).get("nodes") or ():
+    for actor in nodes:
         kind, ident = "Unspecified", None
         who = actor.get("actor") or {}
         if actor.get("organizationAdmin"):
@@ -410,9 +413,15 @@ def settings_from_listing(client: GitHubClient, listing: RepoListing) -> RepoSet
         for rule in rule_nodes:
             owner = rule.get("repositoryRuleset") or {}
             grouped.setdefault(int(owner.get("databaseId") or 0), (owner, []))[1].append(_rest_rule(rule))
+        listed = {int(rs.get("databaseId") or 0): rs for rs in (node.get("rulesets") or {}).get("nodes") or ()}
         for ident, (owner, rules) in grouped.items():
+            full = listed.get(ident)
+            detail = _bypass_detail(full, admin) if full is not None else None
+            reason = None if detail is not None else BYPASS_NEEDS if not admin else (
+                "the ruleset's whole bypass list (more rulesets or bypass actors than the org listing reads: "
+                "run annexa ci in the repository)")
             ruleset = _Ruleset(ident, str(owner.get("name") or f"#{ident}"), _source_type(owner), "active", "branch",
-                               detail=_bypass_detail(owner, admin), detail_reason=None if admin else BYPASS_NEEDS)
+                               detail=detail, detail_reason=reason)
             read.active_ids.add(ident)
             read.views.append(_ruleset_view(ruleset, rules))
         if isinstance(bpr, Mapping):
