@@ -364,11 +364,15 @@ def scan_project(client: GitLabClient, listing: gl.ProjectListing, today: dt.dat
         weights = config.path_class("weights")
         extra = [*config.path_class("policies"), *(f"{p}/**" for p in config.policies if p != "builtin"),
                  *(f"{d.rstrip('*').rstrip('/')}/README.md" for d in config.path_class("training_data"))]
+        weight_reads = 0
         for path in tree.paths:
             if path in reads or path in tree.symlinks:
                 continue
             base = path.rsplit("/", 1)[-1]
             if match_any(weights, path):
+                weight_reads += 1
+                if weight_reads > gl.WEIGHT_READS:
+                    continue
                 got = gl.read_file(client, name, path, ref, gl.HEAD_BYTES)
             elif base == ".gitattributes" or match_any(extra, path):
                 got = gl.read_file(client, name, path, ref, gl.TEXT_LIMIT)
