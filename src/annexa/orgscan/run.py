@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -49,6 +50,8 @@ CONTENT_RULES = (
     "remote-code-disabled", "training-data-pii-free", "weights-safe-format",
 )  # fmt: skip
 """Rules over file contents that an org scan does not read: ``unknown``, naming the checkout they need."""
+SAVE_EVERY = 2.0
+"""Seconds between state file writes during a scan (and after every page)."""
 PR_RULES = ("weights-owner-approved",)
 """Rules about a pull request: not applicable to a repository scan."""
 
@@ -302,42 +305,60 @@ def _scan(
     state.scan = scan
     done: set[str] = set(scan["done"])
     count = 0
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for start_cursor, page in pages(scan.get("cursor")):
-            outcome.total = page.total
-            scan["cursor"] = start_cursor
-            listed: Sequence[Listed] = page.repos
-            chosen = [r for r in listed if in_shard(r.full_name, shard) and filters.keep(r)
-                      and r.full_name not in done]
-            changed = [r for r in chosen
-                       if full or (state.repos.get(r.full_name) or {}).get("fingerprint") != r.fingerprint]
-            futures = {r.full_name: pool.submit(scan_one, r) for r in changed}
-            count += len(listed) - len(chosen)
-            for listing in chosen:
-                count += 1
-                name = listing.full_name
-                future = futures.get(name)
-                if future is None:
-                    outcome.unchanged.append(name)
-                else:
-                    try:
-                        report = future.result()
-                    except (Unavailable, PlatformError, AnnexaError) as exc:
-                        outcome.failed[name] = getattr(exc, "reason", None) or str(exc)
-                    except GitlabError as exc:
-                        outcome.failed[name] = describe(exc, name)
+    saved = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        with pool:
+            for start_cursor, page in pages(scan.get("cursor")):
+                outcome.total = page.total
+                scan["cursor"] = start_cursor
+                listed: Sequence[Listed] = page.repos
+                chosen = [r for r in listed if in_shard(r.full_name, shard) and filters.keep(r)
+                          and r.full_name not in done]
+                changed = [r for r in chosen
+                           if full or (state.repos.get(r.full_name) or {}).get("fingerprint") != r.fingerprint]
+                futures = {r.full_name: pool.submit(scan_one, r) for r in changed}
+                count += len(listed) - len(chosen)
+                for listing in chosen:
+                    count += 1
+                    name = listing.full_name
+                    future = futures.get(name)
+                    if future is None:
+                        outcome.unchanged.append(name)
                     else:
-                        meta = {"topics": list(listing.topics), "visibility": listing.visibility}
-                        if record is not None:
-                            record(report, meta)
-                        outcome.scanned.append(report)
-                        state.repos[name] = {"fingerprint": listing.fingerprint,
-                                             "scanned_at": report.run.started_at, "verdict": report.verdict}
-                done.add(name)
+                        try:
+                            report = future.result()
+                        except (Unavailable, PlatformError, AnnexaError) as exc:
+                            outcome.failed[name] = getattr(exc, "reason", None) or str(exc)
+                        except GitlabError as exc:
+                            outcome.failed[name] = describe(exc, name)
+                        else:
+                            meta = {"topics": list(listing.topics), "visibility": listing.visibility}
+                            if record is not None:
+                                record(report, meta)
+                            outcome.scanned.append(report)
+                            state.repos[name] = {"fingerprint": listing.fingerprint,
+                                                 "scanned_at": report.run.started_at, "verdict": report.verdict}
+                    done.add(name)
+                    # the state file is rewritten at most every SAVE_EVERY seconds and after each page: an
+                    # interruption redoes at most that much work (saving after every repository cost more than
+                    # the scan itself on large unchanged organisations)
+                    if time.monotonic() - saved >= SAVE_EVERY:
+                        scan["done"] = sorted(done)
+                        state.save()
+                        saved = time.monotonic()
+                    if progress is not None:
+                        progress(name, count, page.total, page.rate_remaining)
                 scan["done"] = sorted(done)
                 state.save()
-                if progress is not None:
-                    progress(name, count, page.total, page.rate_remaining)
+                saved = time.monotonic()
+    except BaseException:
+        # interrupted (Ctrl-C, a rate limit that cannot be waited out): drop the queued repositories and keep
+        # what was done for --resume
+        pool.shutdown(wait=False, cancel_futures=True)
+        scan["done"] = sorted(done)
+        state.save()
+        raise
     scan["finished"] = True
     scan["cursor"] = None
     state.save()
