@@ -533,9 +533,34 @@ def validate(doc: Document, schema_name: str) -> None:
         raise InputErrors(sorted(errors, key=lambda e: (e.line or 0, e.field, e.detail)))
 
 
+def _closest(errors: Iterable[jsonschema.ValidationError]) -> jsonschema.ValidationError | None:
+    """The error of the one alternative whose shape (type) the value has, or ``None`` when not exactly one has."""
+    branches: dict[Any, list[jsonschema.ValidationError]] = {}
+    for error in errors:
+        branches.setdefault(error.relative_schema_path[0] if error.relative_schema_path else None, []).append(error)
+    shaped = [errs for errs in branches.values()
+              if not any(e.validator in ("type", "enum", "const") and not e.relative_path for e in errs)]
+    if len(shaped) != 1:
+        return None
+    return max(shaped[0], key=lambda e: len(e.relative_path))
+
+
 def to_input_error(doc: Document, error: jsonschema.ValidationError) -> InputError:
-    """Turn a schema error into a message that names the field a person has to fix."""
+    """Turn a schema error into a message that names the field a person has to fix.
+
+    A value matching none of several shapes (``oneOf``) is reported by the shape it came closest to, so that
+    ``{"value": 1001}`` reads "1001 is greater than the maximum of 1000", not "... is not valid under any".
+    """
+    for _ in range(MAX_DEPTH):
+        if error.validator not in ("oneOf", "anyOf") or not error.context:
+            break
+        closest = _closest(error.context)
+        if closest is None:
+            break
+        error = closest
     where = list(error.absolute_path)
+    if "propertyNames" in error.relative_schema_path and isinstance(error.instance, str):
+        where.append(error.instance)  # a key that is itself wrong: name the key, on its own line
     field_name = ".".join(str(p) for p in where) or "(top level)"
     message = error.message
     if error.validator == "additionalProperties":
