@@ -102,12 +102,12 @@ def test_check_refuses_a_bad_snapshot_before_any_rule_runs(tmp_path: Path, capsy
     make_checkout(tmp_path / "repo", {"README.md": "hi\n"})
     bad = tmp_path / "settings.json"
     bad.write_text(json.dumps({**SNAPSHOT, "default_branch": "m" * 300}))
-    import annexa.engine
+    import annexa.cli
 
     def no_rules(*_a: object, **_k: object) -> None:
         raise AssertionError("a rule ran")
 
-    monkeypatch.setattr(annexa.engine, "run", no_rules, raising=False)
+    monkeypatch.setattr(annexa.cli, "run_check", no_rules)
     assert main(["check", str(tmp_path / "repo"), "--settings", str(bad)]) == 2
     err = capsys.readouterr().err
     assert f"{bad}:1: default_branch: '" + "m" * 300 + "' is too long" in err
@@ -119,3 +119,13 @@ def test_oversized_snapshot_is_refused_by_size(tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         load_snapshot(bad)
     assert str(caught.value) == f"{bad}: {bad.stat().st_size:,} bytes, over the 2,097,152-byte input limit"
+
+
+def test_yaml_snapshot_is_held_to_the_same_schema_and_limits(tmp_path: Path) -> None:
+    path = tmp_path / "settings.yml"
+    path.write_text("platform: github\nrepository: o/r\nbranches:\n  main:\n    required_approvals: &n 1\n"
+                    "    required_approvals: 0\n")
+    with pytest.raises(InputError) as caught:
+        load_snapshot(path)
+    assert str(caught.value) == (f"{path}:6: branches.main.required_approvals: refused: duplicate key "
+                                 "'required_approvals' (first at line 5)")
