@@ -124,6 +124,9 @@ class Dialect:
 STRICT = Dialect()
 """annexa's own files (config, policies, settings snapshots): every refusal on."""
 
+CONSTRUCTED = Dialect(duplicates="last")
+"""Limits only, for text a caller then constructs with PyYAML itself (which keeps the last of a repeated key)."""
+
 GITHUB = Dialect(duplicates="refuse", github=True, huge_ints=False, redefine_anchors=True)
 """GitHub workflows and composite actions, composed only (never constructed)."""
 
@@ -311,7 +314,7 @@ else:  # pragma: no cover - PyYAML without libyaml
     _LimitedLoader = _PyLimited
 
 
-def compose_all_limited(text: str, dialect: Dialect = STRICT, *, pure: bool = False) -> list[yaml.Node]:
+def compose_all_limited(text: str, dialect: Dialect = CONSTRUCTED, *, pure: bool = False) -> list[yaml.Node]:
     """Every document of ``text`` as composed nodes, within the size, depth, alias and expansion limits.
 
     Raises ``YamlLimitError`` past a limit (also for an alias cycle, and for what ``dialect`` refuses),
@@ -340,8 +343,10 @@ def compose_all_limited(text: str, dialect: Dialect = STRICT, *, pure: bool = Fa
 
 
 def check_expansion(root: yaml.Node) -> None:
-    """Refuse alias cycles and documents that expand past ``MAX_NODES`` values (iterative, memoised)."""
+    """Refuse alias cycles, documents that expand past ``MAX_NODES`` values and aliases that nest deeper than
+    ``MAX_DEPTH`` once expanded (a chain of aliases to deep values; iterative, memoised)."""
     sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
@@ -354,6 +359,14 @@ def check_expansion(root: yaml.Node) -> None:
             if total > MAX_NODES:
                 raise YamlLimitError(f"expands to more than {MAX_NODES:,} values (aliases)", node.start_mark.line + 1)
             sizes[key] = total
+            if not isinstance(node, yaml.ScalarNode):
+                height = 1 + max((heights[id(c)] for c in children), default=0)
+                if height > MAX_DEPTH:
+                    raise YamlLimitError(f"nested deeper than {MAX_DEPTH} levels once aliases are expanded",
+                                         node.start_mark.line + 1)
+                heights[key] = height
+            else:
+                heights[key] = 0
             continue
         if key in sizes:
             continue
@@ -393,7 +406,7 @@ _Loader.yaml_constructors = {
 def parse_document(text: str, name: str) -> Document:
     """Parse YAML text (JSON is YAML too) into a ``Document``."""
     try:
-        docs = compose_all_limited(text)
+        docs = compose_all_limited(text, STRICT)
         if len(docs) > 1:
             raise InputError(name, docs[1].start_mark.line + 1, "", "more than one YAML document")
         node = docs[0] if docs else None
@@ -446,7 +459,7 @@ def parse_json_document(text: str, name: str) -> Document:
     """
     lines: dict[JsonPath, int] = {}
     try:
-        docs = compose_all_limited(text)
+        docs = compose_all_limited(text, STRICT)
         if len(docs) == 1:
             _index(docs[0], (), lines)
     except YamlLimitError as exc:
