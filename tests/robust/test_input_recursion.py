@@ -67,3 +67,26 @@ def test_gitlab_file_with_a_repeated_key_is_read_as_gitlab_reads_it_by_the_ci_ch
     [result] = run_rule("security-checks-in-ci", make_checkout(tmp_path, {".gitlab-ci.yml": ci}))
     assert (result.status, result.location.path if result.location else None,
             result.location.line if result.location else None) == (Status.PASS, ".gitlab-ci.yml", 5)
+
+
+def test_a_pickle_nesting_50000_calls_is_judged_not_a_recursion_error() -> None:
+    import io
+
+    from annexa.scan.modelfiles import DEFAULT_ALLOWED_GLOBALS, Limits, scan_stream
+
+    data = b"\x80\x02c__builtin__\nlen\n" + b"(S'y'\ntR" * 50_000 + b"."
+    start = time.monotonic()
+    report = scan_stream(io.BytesIO(data), len(data), Limits(), DEFAULT_ALLOWED_GLOBALS)
+    assert time.monotonic() - start < 5
+    deeper = "the result of calling " * 3 + "a call nested deeper still"
+    assert [(i.kind.value, i.message, i.offset) for i in report.issues] == [
+        ("unsafe-global", "imports __builtin__.len (not on the allowlist)", 2),
+        ("unsafe-call", "REDUCE calls a computed object (the result of calling __builtin__.len), not an imported "
+         "global", 34),
+        ("unsafe-call", "REDUCE calls a computed object (the result of calling the result of calling __builtin__.len),"
+         " not an imported global", 42),
+        ("unsafe-call", "REDUCE calls a computed object (the result of calling the result of calling the result of "
+         "calling __builtin__.len), not an imported global", 50),
+        ("unsafe-call", f"REDUCE calls a computed object ({deeper}), not an imported global", 58),
+        ("limit", "more than 100 issues in one pickle; the rest is not walked", 818),
+    ]
