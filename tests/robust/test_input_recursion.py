@@ -90,3 +90,15 @@ def test_a_pickle_nesting_50000_calls_is_judged_not_a_recursion_error() -> None:
         ("unsafe-call", f"REDUCE calls a computed object ({deeper}), not an imported global", 58),
         ("limit", "more than 100 issues in one pickle; the rest is not walked", 818),
     ]
+
+
+@pytest.mark.parametrize(("count", "problem"), [
+    ("9" * 5000, "approval count [" + "9" * 200 + "…] cannot be met (more than 9 digits)"),
+    ("²", "approval count [²] is not a number"),
+    ("٣", "approval count [٣] is not a number"),
+])
+def test_gitlab_section_approval_count_is_never_an_int_error(tmp_path: Path, count: str, problem: str) -> None:
+    checkout = make_checkout(tmp_path, {".gitlab/CODEOWNERS": f"* @a\n[S][{count}] @b\n"})
+    found = run_rule("codeowners-valid", checkout)
+    assert [(r.status, r.location.path if r.location else None, r.location.line if r.location else None,
+             r.message) for r in found] == [(Status.FAIL, ".gitlab/CODEOWNERS", 2, f".gitlab/CODEOWNERS:2: {problem}")]

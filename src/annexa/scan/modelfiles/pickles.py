@@ -403,7 +403,7 @@ def _dtype_size(dtype: object) -> tuple[int | None, bool]:
     kind, digits = spec[0], spec[1:]
     if kind == "O":
         return None, True
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:  # never int() of '²' or 5,000 digits
         return None, False
     return int(digits) * (4 if kind == "U" else 1), False
 
