@@ -32,7 +32,7 @@ from annexa.rules import registry
 from annexa.safeio import check_usage, write_output
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-FORMATS = ("text", "json", "markdown", "sarif", "codequality")
+FORMATS = ("text", "json", "markdown", "sarif", "codequality", "junit")
 
 
 class _Parser(argparse.ArgumentParser):

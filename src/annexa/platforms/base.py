@@ -194,6 +194,16 @@ class PlatformError(Exception):
         self.reason = reason
 
 
+def change_state_note(label: str, state: str, unseen: str = "") -> str | None:
+    """Why nothing is posted to a change that is gone or closed (``label``: ``Pull request #7``,
+    ``Merge request !7``; ``unseen`` says what else a missing change can mean), else ``None``."""
+    if state == "missing":
+        return f"{label} no longer exists{unseen}, so nothing was posted to it."
+    if state in ("closed", "merged"):
+        return f"{label} is {state}, so the report was not posted to it."
+    return None
+
+
 def detect(env: Mapping[str, str]) -> str | None:
     """Which CI the job runs in: ``github`` (GITHUB_ACTIONS=true), ``gitlab`` (GITLAB_CI=true) or ``None``."""
     if env.get("GITLAB_CI", "").lower() == "true":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -23,7 +24,7 @@ from annexa.model import Severity
 from annexa.paths import match_any
 from annexa.platforms.base import ChangeCollector, ChangeRead, Platform, ReviewState, SettingsRead, neutral_review_state
 from annexa.report import Report, RunInfo
-from annexa.rules.pull_request import owner_roles, weight_paths
+from annexa.rules.pull_request import weight_paths
 
 EXIT_OK, EXIT_FAIL = 0, 1
 
@@ -52,17 +53,27 @@ def branch_patterns(inputs: Inputs) -> list[str]:
 
 
 def with_owner_members(collector: ChangeCollector, read: ChangeRead, inputs: Inputs) -> ChangeRead:
-    """Resolve the owners' teams or groups that ``weights-owner-approved`` declares (its ``owners_role``), only
-    when the change touches weights (renamed ones too) and someone who is not a listed owner user approved."""
+    """Resolve the owners' teams or groups that a rule of the policies declares it needs (catalog
+    ``needs.owner_members``: the parameter naming the owners role, and the path class whose change calls for
+    them), only when the change touches that class (renamed files too) and someone who is not a listed owner user
+    approved."""
     pr, change = read.pull_request, read.change
     if pr is None or change is None:
         return read
-    weights = inputs.config.path_class("weights")
-    if not weight_paths(change, lambda path: match_any(weights, path)):
-        return read
-    rule = "weights-owner-approved"
-    roles = {owner_roles(params) for params in rule_params(inputs, rule)} if rule in inputs.catalog else set()
-    owners = [o for role in sorted(roles) for o in inputs.config.owners_of(role)]
+    owners: list[str] = []
+    for rule in dict.fromkeys(req.rule for policy in inputs.policies for req in policy.requirements):
+        spec = inputs.catalog.get(rule)
+        need = spec.needs.get("owner_members") if spec is not None else None
+        if not isinstance(need, Mapping):
+            continue
+        path_class = need.get("when_changed")
+        if path_class:
+            patterns = list(inputs.config.path_class(str(path_class)))
+            if not weight_paths(change, functools.partial(_in, patterns)):
+                continue
+        for params in rule_params(inputs, rule):
+            role = str(params.get(str(need["role_param"])) or "")
+            owners += [o for o in inputs.config.owners_of(role) if o not in owners]
     users = {o.lstrip("@").lower() for o in owners if "/" not in o}
     teams = [o for o in owners if "/" in o]
     approved = [r for r in pr.reviews if neutral_review_state(r.state) == ReviewState.APPROVED.value]
@@ -70,6 +81,10 @@ def with_owner_members(collector: ChangeCollector, read: ChangeRead, inputs: Inp
         return read
     members, reasons = collector.members(teams)
     return replace(read, pull_request=replace(pr, team_members=members, team_reasons=reasons))
+
+
+def _in(patterns: list[str], path: str) -> bool:
+    return match_any(patterns, path)
 
 
 def unjudged(args: argparse.Namespace) -> str:

@@ -19,7 +19,14 @@ from annexa.collect.base_revision import BaseFiles
 from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError
 from annexa.facts import ChangeSet, PullRequest
-from annexa.platforms.base import ChangeRead, CiContext, Published, SettingsRead, neutral_review_state
+from annexa.platforms.base import (
+    ChangeRead,
+    CiContext,
+    Published,
+    SettingsRead,
+    change_state_note,
+    neutral_review_state,
+)
 from annexa.platforms.github.client import GitHubClient, PullCollector, RetryPolicy, SettingsCollector, Unavailable
 from annexa.platforms.github.context import PULL_REQUEST_TARGET_REFUSAL, ActionsContext, change_and_base
 from annexa.platforms.github.publish import (
@@ -179,10 +186,9 @@ class GitHubPlatform:
             return "The repository is archived (read-only), so no comment or check run was posted."
         if number is None:
             return None
-        if change.state == "missing":
-            return f"Pull request #{number} no longer exists, so nothing was posted to it."
-        if change.state in ("closed", "merged"):
-            return f"Pull request #{number} is {change.state}, so the report was not posted to it."
+        gone = change_state_note(f"Pull request #{number}", change.state)
+        if gone:
+            return gone
         if change.fork and self.ctx.event in ("pull_request", "pull_request_review"):
             return (f"Pull request #{number} comes from a fork: GitHub gives its workflow a read-only token, so no "
                     "comment and no check run were posted. The full report is in this summary and the SARIF file.")

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import requests
 from github import Auth, Github, GithubException
 from github.Repository import Repository
 
@@ -34,6 +33,8 @@ from annexa.facts import (
     Setting,
 )
 from annexa.paths import match_any
+from annexa.platforms.retry import Retryable, call_with_retries, transient
+from annexa.platforms.retry import RetryPolicy as BaseRetryPolicy
 from annexa.protection import FIELDS as _FIELDS
 from annexa.protection import BranchInput, Source, Unread, merge, nothing, unknown_branch
 
@@ -93,13 +94,10 @@ class Unavailable(Exception):
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """How hard to try: attempts for 5xx/timeouts with exponential backoff, and the longest wait honoured."""
+class RetryPolicy(BaseRetryPolicy):
+    """How hard to try on GitHub: secondary rate limits may ask for up to two minutes."""
 
-    attempts: int = 4
-    backoff: float = 1.0
     max_wait: float = 120.0
-    timeout: int = 20
 
 
 class GitHubClient:
@@ -117,7 +115,7 @@ class GitHubClient:
             base_url=base_url.rstrip("/"),
             auth=Auth.Token(token),
             per_page=100,
-            timeout=self.policy.timeout,
+            timeout=int(self.policy.timeout),
             retry=None,
             seconds_between_requests=None,
             seconds_between_writes=None,
@@ -126,35 +124,7 @@ class GitHubClient:
 
     def call(self, fn: Callable[[], T]) -> T:
         """Run one API call with retries; raises ``Unavailable`` once it cannot succeed."""
-        failures = 0
-        waits = 0
-        while True:
-            try:
-                return fn()
-            except GithubException as exc:
-                wait = _secondary_wait(exc)
-                if wait is not None:
-                    waits += 1
-                    if waits > self.policy.attempts or wait > self.policy.max_wait:
-                        raise Unavailable(f"GitHub secondary rate limit (asked to wait {wait:.0f}s)") from None
-                    self._sleep(wait)
-                    continue
-                if exc.status >= 500:
-                    failures += 1
-                    if failures >= self.policy.attempts:
-                        raise Unavailable(
-                            f"GitHub API unavailable (HTTP {exc.status} after {failures} attempts)"
-                        ) from None
-                    self._sleep(self.policy.backoff * 2 ** (failures - 1))
-                    continue
-                raise
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                failures += 1
-                if failures >= self.policy.attempts:
-                    raise Unavailable(
-                        f"GitHub API unreachable ({type(exc).__name__} after {failures} attempts)"
-                    ) from None
-                self._sleep(self.policy.backoff * 2 ** (failures - 1))
+        return call_with_retries(fn, _retryable, self.policy, Unavailable, self._sleep)
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET one REST resource through PyGithub's requester."""
@@ -201,6 +171,17 @@ def _secondary_wait(exc: GithubException) -> float | None:
     if "secondary rate limit" in message.lower() or exc.status == 429:
         return 60.0
     return None
+
+
+def _retryable(exc: Exception) -> Retryable | None:
+    """Secondary rate limits (their own budget of waits), 5xx and network errors; any other error is final."""
+    if isinstance(exc, GithubException):
+        wait = _secondary_wait(exc)
+        if wait is not None:
+            reason = f"GitHub secondary rate limit (asked to wait {wait:.0f}s)"
+            return Retryable(lambda _n: reason, wait=wait, too_long=reason, own_budget=True)
+        return transient("GitHub", exc, exc.status)
+    return transient("GitHub", exc)
 
 
 def _next_link(headers: Mapping[str, Any]) -> str | None:

@@ -14,7 +14,8 @@ from annexa.collect.base_revision import BaseFiles, BaseRevision
 from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError, CollectError
 from annexa.facts import ChangeSet
-from annexa.platforms.base import ChangeRead, CiContext, Published, SettingsRead
+from annexa.platforms.base import ChangeRead, CiContext, Published, SettingsRead, change_state_note
+from annexa.platforms.gitlab.base_files import GitLabBaseFiles
 from annexa.platforms.gitlab.client import GitLabClient, RetryPolicy
 from annexa.platforms.gitlab.mr import GitLabChangeCollector
 from annexa.platforms.gitlab.publish import GitLabPublisher
@@ -73,6 +74,7 @@ class GitLabPlatform:
         self.client = (GitLabClient(self.ctx.server_url, self.ctx.token, self.ctx.token_kind, retry)
                        if self.ctx.token else None)
         self._settings: GitLabSettingsCollector | None = None
+        self._fork = False
 
     def context(self) -> CiContext:
         """The CI context of this job."""
@@ -96,24 +98,25 @@ class GitLabPlatform:
         raw = settings.read()
         approvals = raw.approvals if not isinstance(raw, str) else None
         reset = approvals.get("reset_approvals_on_push") if isinstance(approvals, dict) else None
-        return GitLabChangeCollector(self.client, self.ctx.repository, reset if isinstance(reset, bool) else None)
+        return GitLabChangeCollector(self.client, self.ctx.repository, reset if isinstance(reset, bool) else None,
+                                     tier=settings.tier)
 
     def change_and_base(self, checkout: Checkout, read: ChangeRead,
                         notes: list[str]) -> tuple[ChangeSet | None, BaseFiles | None]:
-        """The MR's diffs, judged by its base commit (``diff_refs.base_sha``) when the clone has it.
-
-        A runner's shallow clone (``GIT_DEPTH``) usually lacks it; then the checkout's own config and policies
-        are used and the report says so."""
+        """The MR's diffs, judged by its base commit (``diff_refs.base_sha``): from the clone when it has it, else
+        through the repository files API (a runner's shallow clone, ``GIT_DEPTH``, usually lacks it)."""
         change = read.change
         base_sha = change.base if change is not None else None
-        if not base_sha or not checkout.is_git or len(base_sha) < 40:
+        if not base_sha or len(base_sha) < 40:
             return change, None
-        try:
-            return change, BaseRevision.open(checkout.root, base_sha)
-        except CollectError:
-            notes.append(f"The merge request's base commit {base_sha[:12]} is not in the clone (GIT_DEPTH too "
-                         "small?), so the checkout's own config and policies were used.")
-            return change, None
+        if checkout.is_git:
+            try:
+                return change, BaseRevision.open(checkout.root, base_sha)
+            except CollectError:
+                pass
+        if self.client is not None and self.ctx.token_kind == "private":
+            return change, GitLabBaseFiles(self.client, self.ctx.repository, base_sha)
+        return change, None
 
     def finish(self, report: Report, files: Mapping[str, Path], published: Published, notes: Sequence[str]) -> None:
         """Nothing more: the job log and the artifacts are the job's outputs."""
@@ -121,7 +124,7 @@ class GitLabPlatform:
     def publisher(self) -> GitLabPublisher:
         """Writes the artifacts; posts the note only with a token that may."""
         client = self.client if self.ctx.token_kind == "private" else None
-        return GitLabPublisher(client, self.ctx.repository, self.ctx.change_number)
+        return GitLabPublisher(client, self.ctx.repository, self.ctx.change_number, fork=self._fork)
 
     def no_token_reason(self) -> str:
         """Why settings and the MR were not read."""
@@ -137,10 +140,7 @@ class GitLabPlatform:
                     "reports are in the job artifacts.")
         if settings.archived:
             return "The project is archived (read-only), so no merge request note was posted."
+        self._fork = change.fork
         if iid is None:
             return None
-        if change.state == "missing":
-            return f"Merge request !{iid} no longer exists (or the token cannot see it), so nothing was posted to it."
-        if change.state in ("closed", "merged"):
-            return f"Merge request !{iid} is {change.state}, so the report was not posted to it."
-        return None
+        return change_state_note(f"Merge request !{iid}", change.state, " (or the token cannot see it)")

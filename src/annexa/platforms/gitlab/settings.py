@@ -19,26 +19,11 @@ from annexa.facts import BranchProtection, BypassActor, RepoSettings, Setting
 from annexa.paths import match_any
 from annexa.platforms.base import PlatformError, SettingsRead
 from annexa.platforms.gitlab.client import PREMIUM, ULTIMATE, GitLabClient, describe, quote, status_of
+from annexa.platforms.gitlab.tier import Tier as Tier  # re-exported (orgscan imports it from here)
 
 NO_ONE, DEVELOPER, MAINTAINER, ADMIN = 0, 30, 40, 60
 LEVEL_NAMES = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Administrators"}
 MAINTAINER_NEEDS = "a GitLab token of a Maintainer with read_api scope (protected branches need Maintainer)"
-
-
-@dataclass
-class Tier:
-    """What the server offers beyond Free, detected once per run from the first Premium endpoint."""
-
-    premium: bool | None = None
-    reason: str = ""
-
-    def note(self, exc: Exception) -> None:
-        """Record the answer of a Premium endpoint that refused (403 Free, 404 CE)."""
-        status = status_of(exc)
-        if status == 403:
-            self.premium, self.reason = False, f"{PREMIUM} (the project's tier answers 403 for this API)"
-        elif status == 404:
-            self.premium, self.reason = False, f"{PREMIUM} (GitLab CE does not have this API: 404)"
 
 
 @dataclass
