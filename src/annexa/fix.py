@@ -9,6 +9,7 @@ push rule). Nothing here talks to a platform; ``apply_github`` does, and only wh
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -188,3 +189,190 @@ def apply_github(repository: str, ruleset: Mapping[str, Any], token: str, api_ur
         message = exc.data.get("message") if isinstance(exc.data, dict) else None
         raise AnnexaError(f"{repository}: the ruleset could not be applied ({exc.status} {message or ''}); "
                           "the token needs the repository's administration permission (write)") from None
+
+
+# ---------------------------------------------------------------------------------------------- GitLab
+
+APPROVAL_RULE_NAME = "annexa: required approvals"
+_LEVEL_KEYS = {"push_access_level": "push_access_levels", "merge_access_level": "merge_access_levels",
+               "unprotect_access_level": "unprotect_access_levels"}
+_ALLOWED = {"push_access_level": "allowed_to_push", "merge_access_level": "allowed_to_merge",
+            "unprotect_access_level": "allowed_to_unprotect"}
+
+
+@dataclass(frozen=True)
+class GitLabApplied:
+    """What ``apply_gitlab`` did: the diff it showed, one line per endpoint called, and what it could not do."""
+
+    diff: str
+    actions: tuple[str, ...]
+    skipped: tuple[str, ...]
+
+
+def _live_protected(entry: Mapping[str, Any], wanted: Mapping[str, Any]) -> dict[str, Any]:
+    """A live protected branch in the shape of the payload (role levels; a list when several are allowed)."""
+    out: dict[str, Any] = {"name": entry.get("name")}
+    for key, live_key in _LEVEL_KEYS.items():
+        levels = sorted(int(e.get("access_level") or 0) for e in entry.get(live_key) or ()
+                        if not (e.get("user_id") or e.get("group_id") or e.get("deploy_key_id")))
+        others = [e for e in entry.get(live_key) or () if e.get("user_id") or e.get("group_id") or
+                  e.get("deploy_key_id")]
+        value: Any = levels[0] if len(levels) == 1 and not others else levels + [
+            f"user {e['user_id']}" if e.get("user_id") else f"group {e.get('group_id')}" if e.get("group_id")
+            else f"deploy key {e.get('deploy_key_id')}" for e in others]
+        out[key] = value
+    for key in ("allow_force_push", "code_owner_approval_required"):
+        if key in wanted:
+            out[key] = entry.get(key)
+    return out
+
+
+def _subset(live: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> dict[str, Any] | None:
+    return None if live is None else {k: live.get(k) for k in wanted}
+
+
+def _json_lines(value: Any) -> list[str]:
+    return [] if value is None else json.dumps(value, indent=2, sort_keys=True).splitlines()
+
+
+def gitlab_default_branch(project: str, token: str, url: str) -> str:
+    """The project's default branch (``main`` for an empty project without one)."""
+    from gitlab.exceptions import GitlabError
+
+    from annexa.errors import AnnexaError
+    from annexa.platforms.base import PlatformError
+    from annexa.platforms.gitlab.client import GitLabClient, describe, quote
+
+    try:
+        data = GitLabClient(url, token).get(f"/projects/{quote(project)}", what=f"project {project}")
+    except GitlabError as exc:
+        raise AnnexaError(describe(exc, f"project {project}")) from None
+    except PlatformError as exc:
+        raise AnnexaError(f"{project}: {exc.reason}") from None
+    return str(data.get("default_branch") or "main")
+
+
+def apply_gitlab(project: str, payload: Mapping[str, Any], token: str, url: str,
+                 write: Any = None) -> GitLabApplied:
+    """Show the diff of ``payload`` against the project's live settings, then apply it with python-gitlab.
+
+    Protected branches: ``PATCH`` an existing one (its access levels replaced by the wanted role), ``POST`` a
+    missing one. Approval settings: ``POST /approvals``. annexa's approval rule: ``PUT`` when it exists, else
+    ``POST``. Push rule: ``PUT`` or ``POST``. Project: ``PUT``. A Premium endpoint the tier lacks (403/404) is
+    skipped and reported, never taken for done. ``write(line)`` receives the diff before anything is changed.
+    """
+    from gitlab.exceptions import GitlabError
+
+    from annexa.errors import AnnexaError
+    from annexa.platforms.base import PlatformError
+    from annexa.platforms.gitlab.client import GitLabClient, describe, quote, status_of
+
+    client = GitLabClient(url, token)
+    pid = quote(project)
+    base = f"/projects/{pid}"
+
+    def read(path: str, what: str, many: bool = False) -> Any:
+        try:
+            return client.get_all(path, what=what) if many else client.get(path, what=what)
+        except GitlabError as exc:
+            if status_of(exc) in (403, 404) and path != base:
+                return exc
+            raise AnnexaError(describe(exc, f"{project}: {what}")) from None
+        except PlatformError as exc:
+            raise AnnexaError(f"{project}: {exc.reason}") from None
+
+    live_project = read(base, "project")
+    branches = read(f"{base}/protected_branches", "protected branches", many=True)
+    if isinstance(branches, Exception):
+        raise AnnexaError(f"{project}: protected branches cannot be read (a Maintainer token with api scope is "
+                          "needed)")
+    approvals = read(f"{base}/approvals", "approval settings")
+    rules = read(f"{base}/approval_rules", "approval rules", many=True)
+    push_rule = read(f"{base}/push_rule", "push rule")
+    by_name = {str(b.get("name")): b for b in branches}
+
+    before: list[str] = []
+    after: list[str] = []
+    plan: list[tuple[str, str, str, dict[str, Any]]] = []
+    """(label, method, path, body)"""
+    skipped: list[str] = []
+    premium_missing = "needs GitLab Premium (the API answered {status}); set it by hand or upgrade the tier"
+    for endpoint, wanted in payload.items():
+        entries = wanted if isinstance(wanted, list) else [wanted]
+        for body in entries:
+            label = endpoint
+            if endpoint == "POST /projects/:id/protected_branches":
+                current = by_name.get(str(body["name"]))
+                label = f"protected branch {body['name']}"
+                now = _live_protected(current, body) if current else None
+                if current is None:
+                    plan.append((label, "post", f"{base}/protected_branches", dict(body)))
+                elif now is not None and now != body:
+                    patch: dict[str, Any] = {k: body[k] for k in ("allow_force_push", "code_owner_approval_required")
+                                             if k in body}
+                    for key, live_key in _LEVEL_KEYS.items():
+                        if now.get(key) != body[key]:
+                            patch[_ALLOWED[key]] = [{"id": e["id"], "_destroy": True}
+                                                    for e in current.get(live_key) or ()] + [
+                                {"access_level": body[key]}]
+                    plan.append((label, "patch", f"{base}/protected_branches/{quote(str(body['name']))}", patch))
+            elif endpoint == "POST /projects/:id/approvals":
+                label = "approval settings"
+                if isinstance(approvals, Exception):
+                    skipped.append(f"{label}: " + premium_missing.format(status=status_of(approvals)))
+                    continue
+                now = _subset(approvals, body)
+                if now != body:
+                    plan.append((label, "post", f"{base}/approvals", dict(body)))
+            elif endpoint == "POST /projects/:id/approval_rules":
+                label = f"approval rule {body['name']!r}"
+                if isinstance(rules, Exception):
+                    skipped.append(f"{label}: " + premium_missing.format(status=status_of(rules)))
+                    continue
+                found = next((r for r in rules if r.get("name") == body["name"]), None)
+                now = _subset(found, body)
+                if found is None:
+                    plan.append((label, "post", f"{base}/approval_rules", dict(body)))
+                elif now != body:
+                    plan.append((label, "put", f"{base}/approval_rules/{found['id']}", dict(body)))
+            elif endpoint == "PUT /projects/:id/push_rule":
+                label = "push rule"
+                if isinstance(push_rule, Exception):
+                    skipped.append(f"{label}: " + premium_missing.format(status=status_of(push_rule)))
+                    continue
+                now = _subset(push_rule, body)
+                if push_rule is None:
+                    plan.append((label, "post", f"{base}/push_rule", dict(body)))
+                elif now != body:
+                    plan.append((label, "put", f"{base}/push_rule", dict(body)))
+            elif endpoint == "PUT /projects/:id":
+                label = "project settings"
+                now = _subset(live_project, body)
+                if now != body:
+                    plan.append((label, "put", base, dict(body)))
+            else:
+                raise AnnexaError(f"unknown GitLab endpoint in the payload: {endpoint}")
+            before += [f"# {label}", *_json_lines(now)]
+            after += [f"# {label}", *_json_lines(body)]
+    change = "\n".join(difflib.unified_diff(before, after, f"{project} (now)", f"{project} (annexa)", lineterm=""))
+    if write is not None and change:
+        write(change)
+    actions: list[str] = []
+    for label, method, path, body in plan:
+        try:
+            if method == "post":
+                client.post(path, body, label)
+            elif method == "put":
+                client.put(path, body, label)
+            else:
+                client.call(functools.partial(client.gl.http_patch, path, post_data=body, obey_rate_limit=False,
+                                              retry_transient_errors=False, max_retries=0), label)
+        except GitlabError as exc:
+            raise AnnexaError(f"{project}: {describe(exc, label)}; applied before it: "
+                              f"{', '.join(actions) or 'nothing'} (the token needs api scope and Maintainer)"
+                              ) from None
+        except PlatformError as exc:
+            raise AnnexaError(f"{project}: {exc.reason}; applied before it: {', '.join(actions) or 'nothing'}"
+                              ) from None
+        actions.append(f"{method.upper()} {label}")
+    return GitLabApplied(change, tuple(actions), tuple(skipped))

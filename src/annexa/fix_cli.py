@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 
 from annexa.errors import AnnexaError
 
 TOKEN_VARIABLES = ("ANNEXA_GITHUB_TOKEN", "GITHUB_TOKEN")
+GITLAB_TOKEN_VARIABLES = ("ANNEXA_GITLAB_TOKEN", "GITLAB_TOKEN")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,12 +23,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     ruleset.add_argument("--path", type=Path, default=Path("."), help="checkout whose .annexa.yml and policies apply")
     ruleset.add_argument("--config", type=Path, help="config file (default: PATH/.annexa.yml)")
     ruleset.add_argument("--policies", type=Path, action="append", help="policy folder or file (repeatable)")
-    ruleset.add_argument("--branch", default="main", help="GitLab: the protected branch (default: main)")
+    ruleset.add_argument("--branch", help="GitLab: the protected branch (default: the project's default branch "
+                                          "with --apply, else main)")
     ruleset.add_argument("--out", type=Path, help="write the JSON here (default: standard output)")
     ruleset.add_argument("--apply", action="store_true",
-                         help="GitHub: show the diff against the repository's ruleset, then create or update it "
-                              "(token from ANNEXA_GITHUB_TOKEN or GITHUB_TOKEN, needs administration: write)")
+                         help="show the diff against the live settings, then apply them (GitHub: token from "
+                              "ANNEXA_GITHUB_TOKEN or GITHUB_TOKEN with administration: write; GitLab: "
+                              "ANNEXA_GITLAB_TOKEN or GITLAB_TOKEN, api scope, Maintainer)")
     ruleset.add_argument("--api-url", default=os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    ruleset.add_argument("--gitlab-url", default=os.environ.get("CI_SERVER_URL") or "https://gitlab.com",
+                         help="GitLab server (default: $CI_SERVER_URL or https://gitlab.com)")
 
 
 def run(args: argparse.Namespace) -> tuple[str, list[str]]:
@@ -36,12 +42,28 @@ def run(args: argparse.Namespace) -> tuple[str, list[str]]:
 
     inputs = load_inputs(args.path, args.config, args.policies)
     want = fix.desired(inputs)
-    payload = fix.github_ruleset(want) if args.platform == "github" else fix.gitlab_payload(want, args.branch)
+    gitlab_token = next((os.environ[v] for v in GITLAB_TOKEN_VARIABLES if os.environ.get(v)), None)
+    if args.apply and args.platform == "gitlab" and not gitlab_token:
+        raise AnnexaError("--apply needs a GitLab token with api scope (Maintainer) in ANNEXA_GITLAB_TOKEN or "
+                          "GITLAB_TOKEN")
+    branch = args.branch
+    if branch is None and args.apply and args.platform == "gitlab" and gitlab_token:
+        branch = fix.gitlab_default_branch(args.repo, gitlab_token, args.gitlab_url)
+    payload = fix.github_ruleset(want) if args.platform == "github" else fix.gitlab_payload(want, branch or "main")
     text = json.dumps(payload, indent=2) + "\n"
     messages = [f"note: {n}" for n in fix.notes(want)]
-    if args.apply:
-        if args.platform != "github":
-            raise AnnexaError("--apply is available for GitHub; for GitLab send the payloads shown to each endpoint")
+    if args.apply and args.platform == "gitlab" and gitlab_token:
+
+        def show(diff: str) -> None:
+            sys.stdout.write(diff + "\n")
+            sys.stdout.flush()
+
+        done = fix.apply_gitlab(args.repo, payload, gitlab_token, args.gitlab_url, write=show)
+        messages += [f"annexa: {args.repo}: {line}" for line in done.actions]
+        messages += [f"annexa: {args.repo}: not applied: {line}" for line in done.skipped]
+        if not done.actions and not done.skipped:
+            messages.append(f"annexa: {args.repo}: settings unchanged (already as the policies require)")
+    elif args.apply:
         token = next((os.environ[v] for v in TOKEN_VARIABLES if os.environ.get(v)), None)
         if not token:
             raise AnnexaError("--apply needs a token with administration: write in ANNEXA_GITHUB_TOKEN or GITHUB_TOKEN")

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from yaml.composer import Composer
+from yaml.composer import Composer, ComposerError
 from yaml.constructor import SafeConstructor
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -96,6 +96,7 @@ MAX_INT_DIGITS = 4_300
 
 _CORE = "tag:yaml.org,2002:"
 _MERGE = _CORE + "merge"
+_INT = _CORE + "int"
 _PLAIN_TAGS = frozenset(_CORE + t for t in ("str", "int", "float", "bool", "null", "seq", "map", "timestamp"))
 """Explicit tags GitHub Actions' reader accepts; it rejects every other tag (``Unexpected tag '!x'``)."""
 
@@ -123,6 +124,9 @@ class Dialect:
 STRICT = Dialect()
 """annexa's own files (config, policies, settings snapshots): every refusal on."""
 
+CONSTRUCTED = Dialect(duplicates="last")
+"""Limits only, for text a caller then constructs with PyYAML itself (which keeps the last of a repeated key)."""
+
 GITHUB = Dialect(duplicates="refuse", github=True, huge_ints=False, redefine_anchors=True)
 """GitHub workflows and composite actions, composed only (never constructed)."""
 
@@ -135,7 +139,11 @@ def _line(mark: Any) -> int | None:
 
 
 class _LimitedComposer(Composer):
-    """PyYAML's composer with a depth, alias, duplicate-key and tag budget (it recurses once per level)."""
+    """A composer (events to nodes) with a depth, alias, duplicate-key and tag budget.
+
+    It replaces PyYAML's ``Composer`` methods (same recursion, once per nesting level, so ``MAX_DEPTH`` bounds
+    it) and counts the nodes it makes: without aliases that count is the document's whole size.
+    """
 
     dialect: Dialect = STRICT
 
@@ -143,46 +151,107 @@ class _LimitedComposer(Composer):
         self.dialect = dialect
         self._depth = 0
         self._aliases = 0
+        self._nodes = 0
         self._path: list[Any] = []
+        self._tags: dict[tuple[str, tuple[bool, bool]], str] = {}
 
     def _field(self, *more: Any) -> str:
         parts = [p.value if isinstance(p, yaml.ScalarNode) else p for p in self._path[1:] if p is not None]
         return ".".join(str(p) for p in (*parts, *more))
 
+    def compose_document(self) -> yaml.Node | None:
+        self.get_event()  # type: ignore[attr-defined]
+        self._nodes = 0
+        node = self.compose_node(None, None)
+        self.get_event()  # type: ignore[attr-defined]
+        self.anchors = {}
+        return node
+
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         event = self.peek_event()  # type: ignore[attr-defined]
-        if isinstance(event, yaml.AliasEvent):
+        kind = event.__class__
+        if kind is yaml.AliasEvent:
+            self.get_event()  # type: ignore[attr-defined]
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
                 raise YamlLimitError(f"more than {MAX_ALIASES:,} aliases", _line(event.start_mark))
-        elif self.dialect.redefine_anchors and event.anchor is not None:
-            self.anchors.pop(event.anchor, None)
+            if event.anchor not in self.anchors:
+                raise ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+            return self.anchors[event.anchor]
+        anchor = event.anchor
+        if anchor is not None and anchor in self.anchors:
+            if not self.dialect.redefine_anchors:
+                raise ComposerError(f"found duplicate anchor {anchor!r}; first occurrence",
+                                    self.anchors[anchor].start_mark, "second occurrence", event.start_mark)
+            del self.anchors[anchor]
+        if self._depth >= MAX_DEPTH:
+            raise YamlLimitError(f"nested deeper than {MAX_DEPTH} levels", _line(event.start_mark))
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise YamlLimitError(f"more than {MAX_NODES:,} values", _line(event.start_mark))
+        tag = event.tag
+        if self.dialect.github and tag is not None and tag != "!" and tag not in _PLAIN_TAGS:
+            self._path.append(index)
+            raise YamlLimitError(f"tag {tag.replace(_CORE, '!!')!r} (GitHub Actions rejects YAML tags)",
+                                 _line(event.start_mark), self._field())
+        if kind is yaml.ScalarEvent:
+            return self._scalar(event, anchor, index)
         self._depth += 1
         self._path.append(index)
         try:
-            if self._depth > MAX_DEPTH:
-                raise YamlLimitError(f"nested deeper than {MAX_DEPTH} levels", _line(event.start_mark))
-            if self.dialect.github and isinstance(event, yaml.NodeEvent) and not isinstance(event, yaml.AliasEvent):
-                tag = event.tag  # type: ignore[attr-defined]
-                if tag is not None and tag != "!" and tag not in _PLAIN_TAGS:
-                    raise YamlLimitError(f"tag {tag.replace(_CORE, '!!')!r} (GitHub Actions rejects YAML tags)",
-                                         _line(event.start_mark), self._field())
-            node = super().compose_node(parent, index)
-            if (self.dialect.huge_ints and isinstance(node, yaml.ScalarNode) and node.tag == _CORE + "int"
-                    and len(node.value) > MAX_INT_DIGITS):
-                raise YamlLimitError(f"an integer of {len(node.value):,} digits (at most {MAX_INT_DIGITS:,})",
-                                     _line(node.start_mark), self._field())
-            return node
+            if kind is yaml.SequenceStartEvent:
+                return self._sequence(event, anchor)
+            return self._mapping(event, anchor)
         finally:
             self._depth -= 1
             self._path.pop()
 
-    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:
-        node: yaml.MappingNode = super().compose_mapping_node(anchor)
+    def _scalar(self, event: Any, anchor: str | None, index: Any) -> yaml.ScalarNode:
+        self.get_event()  # type: ignore[attr-defined]
+        tag = event.tag
+        if tag is None or tag == "!":
+            key = (event.value, event.implicit)
+            tag = self._tags.get(key)
+            if tag is None:
+                tag = self._tags[key] = self.resolve(yaml.ScalarNode, event.value, event.implicit)  # type: ignore[attr-defined]
+        if self.dialect.huge_ints and tag == _INT and len(event.value) > MAX_INT_DIGITS:
+            self._path.append(index)
+            raise YamlLimitError(f"an integer of {len(event.value):,} digits (at most {MAX_INT_DIGITS:,})",
+                                 _line(event.start_mark), self._field())
+        node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        return node
+
+    def _sequence(self, start: Any, anchor: str | None) -> yaml.SequenceNode:
+        self.get_event()  # type: ignore[attr-defined]
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(yaml.SequenceNode, None, start.implicit)  # type: ignore[attr-defined]
+        node = yaml.SequenceNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        items = node.value
+        while not self.check_event(yaml.SequenceEndEvent):  # type: ignore[attr-defined]
+            items.append(self.compose_node(node, len(items)))
+        node.end_mark = self.get_event().end_mark  # type: ignore[attr-defined]
+        return node
+
+    def _mapping(self, start: Any, anchor: str | None) -> yaml.MappingNode:
+        self.get_event()  # type: ignore[attr-defined]
+        tag = start.tag
+        if tag is None or tag == "!":
+            tag = self.resolve(yaml.MappingNode, None, start.implicit)  # type: ignore[attr-defined]
+        node = yaml.MappingNode(tag, [], start.start_mark, None, flow_style=start.flow_style)
+        if anchor is not None:
+            self.anchors[anchor] = node
+        pairs = node.value
         seen: dict[str, yaml.Node] = {}
-        last: dict[str, int] = {}
         repeated = False
-        for i, (key, _value) in enumerate(node.value):
+        while not self.check_event(yaml.MappingEndEvent):  # type: ignore[attr-defined]
+            key = self.compose_node(node, None)
+            value = self.compose_node(node, key)
+            pairs.append((key, value))
             if not isinstance(key, yaml.ScalarNode):
                 continue
             if key.tag == _MERGE:
@@ -193,18 +262,22 @@ class _LimitedComposer(Composer):
             name = str(key.value)
             if name in seen:
                 if self.dialect.duplicates == "refuse":
-                    first = _line(seen[name].start_mark)
-                    raise DuplicateKeyError(f"duplicate key {name!r} (first at line {first})",
+                    raise DuplicateKeyError(f"duplicate key {name!r} (first at line {_line(seen[name].start_mark)})",
                                             _line(key.start_mark), self._field(name))
                 repeated = True
-            seen.setdefault(name, key)
-            last[name] = i
+            else:
+                seen[name] = key
+        node.end_mark = self.get_event().end_mark  # type: ignore[attr-defined]
         if repeated:
-            node.value = [
-                (k, v) for i, (k, v) in enumerate(node.value)
-                if not isinstance(k, yaml.ScalarNode) or k.tag == _MERGE or last[str(k.value)] == i
-            ]
+            node.value = _last_of_each(pairs)
         return node
+
+
+def _last_of_each(pairs: list[tuple[yaml.Node, yaml.Node]]) -> list[tuple[yaml.Node, yaml.Node]]:
+    """The pairs of a mapping with only the last of each repeated scalar key (as GitLab reads it)."""
+    last = {str(k.value): i for i, (k, _) in enumerate(pairs) if isinstance(k, yaml.ScalarNode) and k.tag != _MERGE}
+    return [(k, v) for i, (k, v) in enumerate(pairs)
+            if not isinstance(k, yaml.ScalarNode) or k.tag == _MERGE or last[str(k.value)] == i]
 
 
 class _PyLimited(_LimitedComposer, Reader, Scanner, Parser, SafeConstructor, Resolver):
@@ -241,7 +314,7 @@ else:  # pragma: no cover - PyYAML without libyaml
     _LimitedLoader = _PyLimited
 
 
-def compose_all_limited(text: str, dialect: Dialect = STRICT, *, pure: bool = False) -> list[yaml.Node]:
+def compose_all_limited(text: str, dialect: Dialect = CONSTRUCTED, *, pure: bool = False) -> list[yaml.Node]:
     """Every document of ``text`` as composed nodes, within the size, depth, alias and expansion limits.
 
     Raises ``YamlLimitError`` past a limit (also for an alias cycle, and for what ``dialect`` refuses),
@@ -253,9 +326,11 @@ def compose_all_limited(text: str, dialect: Dialect = STRICT, *, pure: bool = Fa
     try:
         docs: list[yaml.Node] = []
         while loader.check_node():
+            before = loader._aliases
             node = loader.get_node()
             if node is not None:
-                check_expansion(node)
+                if loader._aliases > before:
+                    check_expansion(node)  # only aliases make a document larger than the nodes composed
                 docs.append(node)
         return docs
     except yaml.MarkedYAMLError as exc:
@@ -268,8 +343,10 @@ def compose_all_limited(text: str, dialect: Dialect = STRICT, *, pure: bool = Fa
 
 
 def check_expansion(root: yaml.Node) -> None:
-    """Refuse alias cycles and documents that expand past ``MAX_NODES`` values (iterative, memoised)."""
+    """Refuse alias cycles, documents that expand past ``MAX_NODES`` values and aliases that nest deeper than
+    ``MAX_DEPTH`` once expanded (a chain of aliases to deep values; iterative, memoised)."""
     sizes: dict[int, int] = {}
+    heights: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
@@ -282,6 +359,14 @@ def check_expansion(root: yaml.Node) -> None:
             if total > MAX_NODES:
                 raise YamlLimitError(f"expands to more than {MAX_NODES:,} values (aliases)", node.start_mark.line + 1)
             sizes[key] = total
+            if not isinstance(node, yaml.ScalarNode):
+                height = 1 + max((heights[id(c)] for c in children), default=0)
+                if height > MAX_DEPTH:
+                    raise YamlLimitError(f"nested deeper than {MAX_DEPTH} levels once aliases are expanded",
+                                         node.start_mark.line + 1)
+                heights[key] = height
+            else:
+                heights[key] = 0
             continue
         if key in sizes:
             continue
@@ -321,7 +406,7 @@ _Loader.yaml_constructors = {
 def parse_document(text: str, name: str) -> Document:
     """Parse YAML text (JSON is YAML too) into a ``Document``."""
     try:
-        docs = compose_all_limited(text)
+        docs = compose_all_limited(text, STRICT)
         if len(docs) > 1:
             raise InputError(name, docs[1].start_mark.line + 1, "", "more than one YAML document")
         node = docs[0] if docs else None
@@ -374,7 +459,7 @@ def parse_json_document(text: str, name: str) -> Document:
     """
     lines: dict[JsonPath, int] = {}
     try:
-        docs = compose_all_limited(text)
+        docs = compose_all_limited(text, STRICT)
         if len(docs) == 1:
             _index(docs[0], (), lines)
     except YamlLimitError as exc:
@@ -461,9 +546,34 @@ def validate(doc: Document, schema_name: str) -> None:
         raise InputErrors(sorted(errors, key=lambda e: (e.line or 0, e.field, e.detail)))
 
 
+def _closest(errors: Iterable[jsonschema.ValidationError]) -> jsonschema.ValidationError | None:
+    """The error of the one alternative whose shape (type) the value has, or ``None`` when not exactly one has."""
+    branches: dict[Any, list[jsonschema.ValidationError]] = {}
+    for error in errors:
+        branches.setdefault(error.relative_schema_path[0] if error.relative_schema_path else None, []).append(error)
+    shaped = [errs for errs in branches.values()
+              if not any(e.validator in ("type", "enum", "const") and not e.relative_path for e in errs)]
+    if len(shaped) != 1:
+        return None
+    return max(shaped[0], key=lambda e: len(e.relative_path))
+
+
 def to_input_error(doc: Document, error: jsonschema.ValidationError) -> InputError:
-    """Turn a schema error into a message that names the field a person has to fix."""
+    """Turn a schema error into a message that names the field a person has to fix.
+
+    A value matching none of several shapes (``oneOf``) is reported by the shape it came closest to, so that
+    ``{"value": 1001}`` reads "1001 is greater than the maximum of 1000", not "... is not valid under any".
+    """
+    for _ in range(MAX_DEPTH):
+        if error.validator not in ("oneOf", "anyOf") or not error.context:
+            break
+        closest = _closest(error.context)
+        if closest is None:
+            break
+        error = closest
     where = list(error.absolute_path)
+    if "propertyNames" in error.relative_schema_path and isinstance(error.instance, str):
+        where.append(error.instance)  # a key that is itself wrong: name the key, on its own line
     field_name = ".".join(str(p) for p in where) or "(top level)"
     message = error.message
     if error.validator == "additionalProperties":

@@ -700,9 +700,10 @@ class FakeGitHub:
             data.update({"network_count": 0, "subscribers_count": 0, "temp_clone_token": None,
                          "allow_squash_merge": True, "allow_merge_commit": True, "allow_rebase_merge": True,
                          "allow_auto_merge": False, "delete_branch_on_merge": False})
-            if tok.kind == "admin" and repo.security_and_analysis is not None:
-                data["security_and_analysis"] = {
-                    key: {"status": value} for key, value in repo.security_and_analysis.items()}
+        if tok.kind == "admin" and repo.security_and_analysis is not None:
+            # minimal-repository (GET /orgs/{org}/repos) carries it too, for admins and security managers
+            data["security_and_analysis"] = {
+                key: {"status": value} for key, value in repo.security_and_analysis.items()}
         return data
 
     @staticmethod
@@ -1820,6 +1821,7 @@ class _GQLContext:
             "visibility": lambda: repo.visibility.upper(), "isPrivate": lambda: repo.visibility != "public",
             "isArchived": lambda: repo.archived, "isEmpty": lambda: repo.empty, "isFork": lambda: repo.fork,
             "isDisabled": lambda: False, "isLocked": lambda: False,
+            "viewerPermission": lambda: "ADMIN" if self.tok.kind == "admin" else "READ",
             "defaultBranchRef": lambda: (self._ref(repo, repo.default_branch)
                                          if repo.default_branch in repo.branches else None),
             "ref": ref, "codeowners": codeowners, "branchProtectionRules": protection_rules, "rulesets": rulesets,
@@ -1921,13 +1923,28 @@ class _GQLContext:
             "allowsDeletions": p["allow_deletions"]["enabled"],
             "requiresConversationResolution": p["required_conversation_resolution"]["enabled"],
             "lockBranch": p["lock_branch"]["enabled"], "restrictsPushes": p.get("restrictions") is not None,
+            "bypassPullRequestAllowances__fn": lambda first=None, after=None, **_: _connection(
+                self._allowances(reviews), first, after),
         }
+
+    @staticmethod
+    def _allowances(reviews: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+        allow = (reviews or {}).get("bypass_pull_request_allowances") or {}
+        kinds = (("users", "User", "login"), ("teams", "Team", "slug"), ("apps", "App", "slug"))
+        return [{"__typename": "BypassPullRequestAllowance", "id": f"BPA_{kind}_{i}",
+                 "actor": {"__typename": kind, "databaseId": a.get("id"), key: a.get(key)}}
+                for field_name, kind, key in kinds for i, a in enumerate(allow.get(field_name) or [])]
 
     def _ruleset_node(self, rs: dict[str, Any]) -> dict[str, Any]:
         return {
             "__typename": "RepositoryRuleset", "id": f"RRS_{_sha('ruleset', rs['id'])[:12]}",
             "databaseId": rs["id"], "name": rs["name"], "enforcement": rs["enforcement"].upper(),
             "target": rs["target"].upper(), "updatedAt": CREATED_AT,
+            "conditions": {"__typename": "RepositoryRuleConditions", "refName": (
+                {"__typename": "RefNameConditionTarget",
+                 "include": list(((rs.get("conditions") or {}).get("ref_name") or {}).get("include") or []),
+                 "exclude": list(((rs.get("conditions") or {}).get("ref_name") or {}).get("exclude") or [])}
+                if (rs.get("conditions") or {}).get("ref_name") is not None else None)},
             "source": {"__typename": "Organization" if rs["source_type"] == "Organization" else "Repository",
                        "login": rs["source"], "nameWithOwner": rs["source"]},
             "bypassActors__fn": lambda first=None, after=None, **_: _connection(

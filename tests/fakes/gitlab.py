@@ -690,6 +690,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         self._serve("PUT")
 
+    def do_PATCH(self) -> None:
+        self._serve("PATCH")
+
 
 def diff_for(path: str, added: Sequence[str], start: int = 1, new: bool = False) -> dict[str, Any]:
     """A ``/diffs`` entry adding ``added`` lines at ``start`` (a new file when ``new``)."""

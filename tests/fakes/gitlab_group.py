@@ -32,6 +32,14 @@ _GROUP_ROUTES = [
         ("/projects/{x}/repository/tree", "h_tree", "GET /projects/:id/repository/tree"),
         ("/projects/{x}/repository/files/{x}/raw", "h_raw", "GET /projects/:id/repository/files/:file_path/raw"),
         ("/projects/{x}/repository/files/{x}", "h_file_head", "HEAD /projects/:id/repository/files/:file_path"),
+        ("/projects/{x}/protected_branches", "h_protect", "POST /projects/:id/protected_branches"),
+        ("/projects/{x}/protected_branches/{x}", "h_protect_update", "PATCH /projects/:id/protected_branches/:name"),
+        ("/projects/{x}/approvals", "h_approvals_update", "POST /projects/:id/approvals"),
+        ("/projects/{x}/approval_rules", "h_rule_create", "POST /projects/:id/approval_rules"),
+        ("/projects/{x}/approval_rules/(\\d+)", "h_rule_update", "PUT /projects/:id/approval_rules/:approval_rule_id"),
+        ("/projects/{x}/push_rule", "h_push_rule_create", "POST /projects/:id/push_rule"),
+        ("/projects/{x}/push_rule", "h_push_rule_update", "PUT /projects/:id/push_rule"),
+        ("/projects/{x}", "h_project_update", "PUT /projects/:id"),
     ]
 ]
 
@@ -159,6 +167,113 @@ class FakeGitLabGroup(FakeGitLab):
         self._readable(kind, "files")
         name, data = self._file(key, file_key, query)
         return 200, b"", {**self._file_headers(name, data, query), "Content-Length": "0"}
+
+    # ------------------------------------------------------------------ writes (annexa fix ruleset --apply)
+    _PROJECT_WRITABLE = ("only_allow_merge_if_pipeline_succeeds",)
+
+    def _writable(self, kind: str, key: str) -> Any:
+        project = self._project_by(urllib.parse.unquote(key))
+        self._readable(kind, "protected")
+        self._write(kind, project)
+        return project
+
+    def _levels(self, level: Any) -> list[dict[str, Any]]:
+        names = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Admins"}
+        if int(level) not in names:
+            raise _HTTPError(400, "access_level does not have a valid value")
+        return [{"id": next(self._ids), "access_level": int(level), "access_level_description": names[int(level)],
+                 "user_id": None, "group_id": None, "deploy_key_id": None}]
+
+    def _branch_json(self, entry: Mapping[str, Any]) -> dict[str, Any]:
+        item = {k: v for k, v in entry.items() if self.tier == "premium" or k != "code_owner_approval_required"}
+        if self.tier == "premium":
+            item["inherited"] = False
+        return item
+
+    def h_protect(self, kind: str, _u: str, _q: Any, body: Any, key: str) -> tuple[int, Any, dict[str, str]]:
+        project = self._writable(kind, key)
+        body = body or {}
+        name = body.get("name")
+        if not isinstance(name, str) or not name:
+            raise _HTTPError(400, "400 Bad request - name is missing")
+        if any(p["name"] == name for p in project.protected):
+            raise _HTTPError(409, f"Protected branch '{name}' already exists")
+        entry = {"id": next(self._ids), "name": name,
+                 "push_access_levels": self._levels(body.get("push_access_level", 40)),
+                 "merge_access_levels": self._levels(body.get("merge_access_level", 40)),
+                 "unprotect_access_levels": self._levels(body.get("unprotect_access_level", 40)),
+                 "allow_force_push": bool(body.get("allow_force_push", False)),
+                 "code_owner_approval_required": bool(body.get("code_owner_approval_required", False))
+                 if self.tier == "premium" else False}
+        project.protected.append(entry)
+        return 201, self._branch_json(entry), {}
+
+    def h_protect_update(self, kind: str, _u: str, _q: Any, body: Any, key: str, name_key: str
+                         ) -> tuple[int, Any, dict[str, str]]:
+        project = self._writable(kind, key)
+        name = urllib.parse.unquote(name_key)
+        entry = next((p for p in project.protected if p["name"] == name), None)
+        if entry is None:
+            raise _HTTPError(404, "404 Not found")
+        body = body or {}
+        for flag in ("allow_force_push", "code_owner_approval_required"):
+            if flag in body and (flag != "code_owner_approval_required" or self.tier == "premium"):
+                entry[flag] = bool(body[flag])
+        for allowed, levels in (("allowed_to_push", "push_access_levels"), ("allowed_to_merge", "merge_access_levels"),
+                                ("allowed_to_unprotect", "unprotect_access_levels")):
+            for change in body.get(allowed) or ():
+                if change.get("_destroy"):
+                    entry[levels] = [e for e in entry[levels] if e["id"] != change.get("id")]
+                elif "access_level" in change:
+                    entry[levels] = entry[levels] + self._levels(change["access_level"])
+        return 200, self._branch_json(entry), {}
+
+    def h_approvals_update(self, kind: str, u: str, q: Any, body: Any, key: str) -> tuple[int, Any, dict[str, str]]:
+        project = self._writable(kind, key)
+        self._premium()
+        project.approvals.update({k: v for k, v in (body or {}).items() if k != "id"})
+        _status, data, headers = self.h_approvals(kind, u, q, body, key)
+        return 201, data, headers
+
+    def h_rule_create(self, kind: str, u: str, _q: Any, body: Any, key: str) -> tuple[int, Any, dict[str, str]]:
+        project = self._writable(kind, key)
+        self._premium()
+        body = body or {}
+        self.add_approval_rule(project.path, str(body.get("name")), int(body.get("approvals_required") or 0),
+                               str(body.get("rule_type") or "regular"))
+        return 201, project.approval_rules[-1], {}
+
+    def h_rule_update(self, kind: str, _u: str, _q: Any, body: Any, key: str, rule_id: str
+                      ) -> tuple[int, Any, dict[str, str]]:
+        project = self._writable(kind, key)
+        self._premium()
+        rule = next((r for r in project.approval_rules if r["id"] == int(rule_id)), None)
+        if rule is None:
+            raise _HTTPError(404, "404 Not found")
+        rule.update({k: v for k, v in (body or {}).items() if k in ("name", "approvals_required", "rule_type",
+                                                                   "applies_to_all_protected_branches")})
+        return 200, rule, {}
+
+    def h_push_rule_create(self, kind: str, _u: str, _q: Any, body: Any, key: str) -> tuple[int, Any, dict[str, str]]:
+        project = self._writable(kind, key)
+        self._premium()
+        if project.push_rule is not None:
+            raise _HTTPError(422, "Project push rule exists")
+        self.set_push_rule(project.path, dict(body or {}))
+        return 201, project.push_rule, {}
+
+    def h_push_rule_update(self, kind: str, _u: str, _q: Any, body: Any, key: str) -> tuple[int, Any, dict[str, str]]:
+        project = self._writable(kind, key)
+        self._premium()
+        if project.push_rule is None:
+            raise _HTTPError(404, "404 Push Rule Not Found")
+        project.push_rule.update(dict(body or {}))
+        return 200, project.push_rule, {}
+
+    def h_project_update(self, kind: str, u: str, q: Any, body: Any, key: str) -> tuple[int, Any, dict[str, str]]:
+        project = self._writable(kind, key)
+        project.attrs.update({k: v for k, v in (body or {}).items() if k in self._PROJECT_WRITABLE})
+        return self.h_project(kind, u, q, body, key)
 
 
 __all__ = ["FakeGitLabGroup"]

@@ -207,3 +207,16 @@ def test_cli_scans_the_group_into_the_history(group: FakeGitLabGroup, tmp_path: 
     assert '"name":"acme/models"' in page and '"topics":["ml"]' in page
     assert main([*argv[:2], "nope", *argv[3:]]) == 2
     assert "GitLab group 'nope' not found" in capsys.readouterr().err
+
+
+def test_weight_files_past_the_read_limit_are_unknown_not_passed(group: FakeGitLabGroup, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from annexa.orgscan import gitlab as gl
+
+    monkeypatch.setattr(gl, "WEIGHT_READS", 1)
+    outcome = scan_group(client(group), "acme", State(tmp_path / "s.json"), filters=Filters(topics=("ml",)))
+    [models] = outcome.scanned
+    assert findings(models, "weights-in-lfs") == [("unknown", "models/raw.bin", None),
+                                                  ("pass", "models/a.safetensors", None)]
+    [gap] = [f for f in models.findings if f.rule == "weights-in-lfs" and f.status.value == "unknown"]
+    assert "content not read by the org scan" in gap.message

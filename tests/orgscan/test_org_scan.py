@@ -86,10 +86,13 @@ def test_every_repository_is_checked_by_the_same_rules(org: FakeGitHub, tmp_path
 def test_an_unchanged_repository_costs_no_rest_request(org: FakeGitHub, tmp_path: Path) -> None:
     state = State(tmp_path / "s.json")
     scan_org(client(org), "acme", state)
+    core_left = [r.headers["X-RateLimit-Remaining"] for r in org.requests if r.route != "POST /graphql"][-1]
     org.clear_requests()
     again = scan_org(client(org), "acme", State.load(tmp_path / "s.json"))
     assert (again.scanned, again.unchanged) == ([], ["acme/models", "acme/web"])
-    assert [r.route for r in org.requests] == ["POST /graphql"]
+    # the org's repository page (secret scanning settings) is asked for with its ETag: 304, no rate limit point
+    assert [(r.route, r.status) for r in org.requests] == [("GET /orgs/{org}/repos", 304), ("POST /graphql", 200)]
+    assert org.requests[0].headers["X-RateLimit-Remaining"] == core_left
     org.set_classic_protection("acme/web", "main", PROTECTION)
     third = scan_org(client(org), "acme", State.load(tmp_path / "s.json"))
     assert ([r.run.repository for r in third.scanned], third.unchanged) == (["acme/web"], ["acme/models"])
@@ -131,3 +134,83 @@ def test_cli_records_every_repository_for_the_dashboard(org: FakeGitHub, tmp_pat
     assert '"name":"acme/models"' in page and '"topics":["ml"]' in page
     assert main(["org-scan", "--github-org", "acme", "--shard", "3/2", "--api-url", org.base_url]) == 2
     assert "expected K/N" in capsys.readouterr().err
+
+
+def _branch_values(settings: Any) -> list[Any]:
+    """What the rules read of settings: every value, whether it is known, and who may bypass it."""
+    out: list[Any] = [settings.default_branch, settings.visibility.value, settings.secret_scanning.value,
+                      settings.secret_push_protection.value, settings.codeowners_errors.value]
+    for branch in settings.branches:
+        for name in ("protected", "force_push_blocked", "deletion_blocked", "pull_request_required",
+                     "required_approvals", "code_owner_review_required", "stale_approvals_dismissed",
+                     "author_approval_blocked", "admins_cannot_bypass", "required_status_checks",
+                     "signed_commits_required"):
+            value = getattr(branch, name)
+            out.append((name, value.value, sorted(a.label for a in value.bypass), bool(value.not_enforced)))
+    return out
+
+
+@pytest.mark.parametrize("kind", ["admin", "read"])
+def test_settings_from_the_listing_equal_what_the_rest_collector_reads(kind: str, tmp_path: Path) -> None:
+    from annexa.collect.github import SettingsCollector
+    from annexa.orgscan import github as gh
+
+    with FakeGitHub() as server:
+        server.add_token("tok", kind=kind)
+        server.add_repo("acme/classic", security_and_analysis={"secret_scanning": "enabled",
+                                                               "secret_scanning_push_protection": "disabled"})
+        server.add_branch("acme/classic", "main", sha="1" * 40)
+        allow = {"users": [{"id": 9, "login": "boss"}]}
+        server.set_classic_protection("acme/classic", "main", {
+            "required_pull_request_reviews": {"required_approving_review_count": 2, "dismiss_stale_reviews": True,
+                                              "bypass_pull_request_allowances": allow},
+            "required_status_checks": {"strict": True, "contexts": ["ci"]},
+            "enforce_admins": False, "allow_force_pushes": True, "allow_deletions": False})
+        server.add_repo("acme/ruled")
+        server.add_branch("acme/ruled", "main", sha="2" * 40)
+        server.add_ruleset("acme/ruled", {"name": "protect", "rules": [
+            {"type": "deletion"}, {"type": "non_fast_forward"},
+            {"type": "pull_request", "parameters": {"required_approving_review_count": 1,
+                                                    "dismiss_stale_reviews_on_push": False,
+                                                    "require_code_owner_review": True,
+                                                    "require_last_push_approval": True,
+                                                    "required_review_thread_resolution": False}}],
+            "bypass_actors": [{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}]})
+        server.add_ruleset("acme", {"name": "org checks", "enforcement": "evaluate",
+                                    "rules": [{"type": "required_signatures"}]}, org=True)
+        server.add_repo("acme/open")
+        server.add_branch("acme/open", "main", sha="3" * 40)
+        server.set_codeowners_errors("acme/open", [{"line": 1, "column": 3, "kind": "Unknown owner",
+                                                   "source": "* @nobody\n", "suggestion": None,
+                                                   "message": "Unknown owner on line 1", "path": "CODEOWNERS"}])
+        api = client(server)
+        security = gh.org_security(api, "acme", {})
+        for _cursor, page in gh.list_pages(api, "acme"):
+            for listing in page.repos:
+                listing.security = None if isinstance(security, str) else security.get(listing.full_name.lower())
+                cheap = gh.settings_from_listing(api, listing)
+                server.clear_requests()
+                full = SettingsCollector(api, listing.full_name).collect()
+                assert cheap is not None
+                assert _branch_values(cheap) == _branch_values(full), listing.full_name
+        assert contract_problems(server) == []
+
+
+def test_the_settings_part_costs_no_request_per_repository(tmp_path: Path) -> None:
+    with FakeGitHub() as server:
+        server.add_token("tok", kind="admin")
+        for i in range(30):
+            server.add_repo(f"acme/r{i:02d}")
+            server.add_branch(f"acme/r{i:02d}", "main", sha=f"{i:040x}")
+            server.set_classic_protection(f"acme/r{i:02d}", "main", PROTECTION)
+        outcome = scan_org(client(server), "acme", State(tmp_path / "s.json"))
+        assert (len(outcome.scanned), outcome.failed) == (30, {})
+        routes = [r.route for r in server.requests]
+        # per repository only its tree (no file to fetch beyond the listing); settings from the listings
+        assert routes.count("POST /graphql") == 2
+        assert routes.count("GET /orgs/{org}/repos") == 1
+        assert sorted(set(routes) - {"POST /graphql", "GET /orgs/{org}/repos"}) == [
+            "GET /repos/{owner}/{repo}/git/trees/{tree_sha}"]
+        [first] = [r for r in outcome.scanned if r.run.repository == "acme/r00"]
+        assert findings(first, "branch-protected") == [("pass", None, None)]
+        assert findings(first, "admins-cannot-bypass") == [("pass", None, None)]

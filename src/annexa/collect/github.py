@@ -25,6 +25,7 @@ from annexa.platforms.github.client import (
     _BranchRead,
     _classic_view,
     _file_change,
+    _next_link,
     _ref_matches,
     _ref_update_view,
     _Ruleset,
@@ -36,6 +37,7 @@ from annexa.platforms.github.client import (
 __all__ = [
     "BRANCHES_NEEDS", "BYPASS_NEEDS", "CLASSIC_NEEDS", "CLASSIC_SOURCE", "GRAPHQL_REF_RULES", "PR_FILE_LIMIT",
     "SECURITY_NEEDS", "TEAM_NEEDS", "GitHubClient", "PullCollector", "PullFacts", "RetryPolicy", "SettingsCollector",
-    "Unavailable", "_BranchRead", "_Ruleset", "_classic_view", "_file_change", "_ref_matches", "_ref_update_view",
+    "Unavailable", "_BranchRead", "_Ruleset", "_classic_view", "_file_change", "_next_link", "_ref_matches",
+    "_ref_update_view",
     "_ruleset_view", "added_lines", "bypass_actors", "describe_error",
 ]

@@ -10,14 +10,35 @@ candidates under weight paths, nested ``.gitattributes``, policy files, dataset 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from annexa.collect.github import GitHubClient
+from github import GithubException
+
+from annexa.collect.github import (
+    BYPASS_NEEDS,
+    CLASSIC_NEEDS,
+    CLASSIC_SOURCE,
+    GitHubClient,
+    SettingsCollector,
+    Unavailable,
+    _BranchRead,
+    _classic_view,
+    _next_link,
+    _ref_update_view,
+    _Ruleset,
+    _ruleset_view,
+    describe_error,
+)
+from annexa.facts import RepoSettings, Setting
 from annexa.paths import match_any
+from annexa.protection import FIELDS as PROTECTION_FIELDS
+from annexa.protection import Unread, nothing
 
 PAGE = 25
 """Repositories per listing query (each carries a few file objects; GitHub caps a query at 500,000 nodes)."""
@@ -41,8 +62,18 @@ query($org: String!, $first: Int!, $after: String) {
       totalCount
       pageInfo { hasNextPage endCursor }
       nodes {
-        nameWithOwner visibility isArchived isEmpty pushedAt
+        nameWithOwner visibility isArchived isEmpty pushedAt viewerPermission
         repositoryTopics(first: 20) { nodes { topic { name } } }
+        codeowners { errors { path line column kind message suggestion } }
+        rulesets(first: 20, includeParents: true) { totalCount nodes {
+          databaseId name enforcement target updatedAt
+          source { __typename ... on Repository { nameWithOwner } ... on Organization { login } }
+          conditions { refName { include exclude } }
+          bypassActors(first: 20) { totalCount nodes { bypassMode repositoryRoleDatabaseId organizationAdmin
+                                                       deployKey enterpriseOwner
+                                                       actor { __typename ... on Team { databaseId }
+                                                               ... on App { databaseId } } } }
+          rules(first: 20) { nodes { type } } } }
         defaultBranchRef {
           name
           target { oid }
@@ -51,13 +82,17 @@ query($org: String!, $first: Int!, $after: String) {
           branchProtectionRule { isAdminEnforced requiresApprovingReviews requiredApprovingReviewCount
                                  dismissesStaleReviews requiresCodeOwnerReviews requireLastPushApproval
                                  allowsForcePushes allowsDeletions requiresCommitSignatures requiresStatusChecks
-                                 requiredStatusCheckContexts }
+                                 requiredStatusCheckContexts
+                                 bypassPullRequestAllowances(first: 50) { nodes { actor { __typename
+                                   ... on User { login databaseId } ... on Team { slug databaseId }
+                                   ... on App { slug databaseId } } } } }
           rules(first: 50) { nodes { type
             parameters { ... on PullRequestParameters { requiredApprovingReviewCount dismissStaleReviewsOnPush
-                                                        requireCodeOwnerReview requireLastPushApproval } }
-            repositoryRuleset { databaseId enforcement updatedAt
-                                bypassActors(first: 20) { nodes { bypassMode repositoryRoleDatabaseId
-                                                                  organizationAdmin deployKey } } } } }
+                                                        requireCodeOwnerReview requireLastPushApproval }
+                         ... on RequiredStatusChecksParameters { requiredStatusChecks { context } } }
+            repositoryRuleset { databaseId name enforcement updatedAt
+                                source { __typename ... on Repository { nameWithOwner } ... on Organization { login } }
+                                } } }
         }
         f_codeowners_github: object(expression: "HEAD:.github/CODEOWNERS") { ... on Blob { text byteSize isBinary } }
         f_codeowners_root: object(expression: "HEAD:CODEOWNERS") { ... on Blob { text byteSize isBinary } }
@@ -95,6 +130,12 @@ class RepoListing:
     the rulesets that apply to it (their rules, enforcement, bypass actors, update time) change. Settings that
     GraphQL does not show (secret scanning, push protection) are re-read only by ``--full`` scans."""
     contents: dict[str, bytes] = field(default_factory=dict)
+    node: dict[str, Any] = field(default_factory=dict)
+    """The listing node: settings are read from it (:func:`settings_from_listing`)."""
+    security: dict[str, Any] | None = None
+    """``security_and_analysis`` from ``GET /orgs/{org}/repos`` (``None``: the token cannot see it)."""
+    security_reason: str | None = None
+    """Why the org's repository listing (and so ``security``) could not be read."""
 
 
 @dataclass
@@ -145,6 +186,8 @@ def parse_repo(node: Mapping[str, Any]) -> RepoListing:
         "visibility": node.get("visibility"), "protection": ref.get("refUpdateRule"),
         "admin_view": ref.get("branchProtectionRule"),
         "rules": sorted(json.dumps(r, sort_keys=True) for r in ((ref.get("rules") or {}).get("nodes") or ())),
+        "rulesets": sorted(json.dumps(r, sort_keys=True) for r in ((node.get("rulesets") or {}).get("nodes") or ())),
+        "codeowners": node.get("codeowners"), "permission": node.get("viewerPermission"),
     }
     return RepoListing(
         full_name=str(node["nameWithOwner"]),
@@ -156,6 +199,7 @@ def parse_repo(node: Mapping[str, Any]) -> RepoListing:
         head=str(head) if head else None,
         fingerprint=hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest(),
         contents=contents,
+        node=dict(node),
     )
 
 
@@ -235,3 +279,189 @@ def read_blobs(client: GitHubClient, full_name: str, paths: Sequence[str], batch
             elif isinstance(node, Mapping) and node.get("isBinary"):
                 binary.add(path)
     return out, binary
+
+
+# ---------------------------------------------------------------------------------------------- settings
+
+ORG_REPOS_PAGE = 100
+
+
+def org_security(client: GitHubClient, org: str, cache: dict[str, Any]) -> dict[str, Any] | str:
+    """``security_and_analysis`` of every repository of ``org`` (``GET /orgs/{org}/repos``, 100 a page: one
+    request per 100 repositories, GraphQL has no such field), keyed by lower-case ``owner/name``; the value is
+    ``None`` where GitHub hides it from this token. Pages are asked for with the ETag of the last answer
+    (``cache``, kept in the state file): an unchanged page answers 304, which costs no rate limit point.
+    Returns why, when the listing cannot be read."""
+    out: dict[str, Any] = {}
+    url: str | None = f"/orgs/{org}/repos"
+    params: dict[str, Any] | None = {"per_page": ORG_REPOS_PAGE, "type": "all"}
+    while url is not None:
+        key = url + ("?" + urllib.parse.urlencode(sorted(params.items())) if params else "")
+        cached = cache.get(key)
+        headers = {"If-None-Match": str(cached["etag"])} if isinstance(cached, dict) and cached.get("etag") else {}
+        request = functools.partial(client.gh.requester.requestJsonAndCheck, "GET", url, params, headers)
+        try:
+            answer_headers, data = client.call(request)
+        except GithubException as exc:
+            return describe_error(exc, f"repositories of {org}")
+        except Unavailable as exc:
+            return exc.reason
+        if data is None and headers and isinstance(cached, dict):
+            items, nxt = list(cached.get("items") or []), cached.get("next")
+        else:
+            items = [{"full_name": r.get("full_name"), "security_and_analysis": r.get("security_and_analysis")}
+                     for r in data or [] if isinstance(r, Mapping)]
+            nxt = _next_link(answer_headers)
+            etag = next((str(v) for k, v in (answer_headers or {}).items() if k.lower() == "etag"), None)
+            if etag:
+                cache[key] = {"etag": etag, "items": items, "next": nxt}
+        for item in items:
+            out[str(item.get("full_name")).lower()] = item.get("security_and_analysis")
+        url, params = nxt, None
+    return out
+
+
+_PARAMS = {
+    "requiredApprovingReviewCount": "required_approving_review_count",
+    "dismissStaleReviewsOnPush": "dismiss_stale_reviews_on_push",
+    "requireCodeOwnerReview": "require_code_owner_review", "requireLastPushApproval": "require_last_push_approval",
+}
+
+
+def _rest_rule(node: Mapping[str, Any]) -> dict[str, Any]:
+    """A GraphQL ``RepositoryRule`` in the REST shape the ruleset view reads."""
+    params = node.get("parameters") or {}
+    rest: dict[str, Any] = {k: params[g] for g, k in _PARAMS.items() if g in params}
+    if "requiredStatusChecks" in params:
+        rest["required_status_checks"] = [{"context": c.get("context")} for c in params["requiredStatusChecks"] or ()]
+    return {"type": str(node.get("type") or "").lower(), "parameters": rest}
+
+
+def _source_type(ruleset: Mapping[str, Any]) -> str:
+    return "Organization" if (ruleset.get("source") or {}).get("__typename") == "Organization" else "Repository"
+
+
+def _bypass_detail(ruleset: Mapping[str, Any], admin: bool) -> dict[str, Any] | None:
+    """The ruleset's bypass list in the REST shape; ``None`` unless the token administers the repository (GitHub
+    shows bypass actors only to those who may see them, and an empty list must not be read as "no one")."""
+    listed = ruleset.get("bypassActors") or {}
+    nodes = list(listed.get("nodes") or ())
+    if not admin or not isinstance(listed, Mapping) or int(listed.get("totalCount") or 0) > len(nodes):
+        return None
+    actors = []
+    for actor in nodes:
+        kind, ident = "Unspecified", None
+        who = actor.get("actor") or {}
+        if actor.get("organizationAdmin"):
+            kind = "OrganizationAdmin"
+        elif actor.get("repositoryRoleDatabaseId") is not None:
+            kind, ident = "RepositoryRole", actor.get("repositoryRoleDatabaseId")
+        elif actor.get("deployKey"):
+            kind = "DeployKey"
+        elif actor.get("enterpriseOwner"):
+            kind = "EnterpriseOwner"
+        elif who.get("__typename") in ("Team", "App"):
+            kind, ident = ("Team" if who["__typename"] == "Team" else "Integration"), who.get("databaseId")
+        actors.append({"actor_type": kind, "actor_id": ident,
+                       "bypass_mode": str(actor.get("bypassMode") or "ALWAYS").lower()})
+    return {"bypass_actors": actors}
+
+
+def _bpr_as_classic(bpr: Mapping[str, Any]) -> dict[str, Any]:
+    """GraphQL ``branchProtectionRule`` (the admin view) in the REST shape of classic protection."""
+    reviews = None
+    if bpr.get("requiresApprovingReviews"):
+        allowances: dict[str, list[dict[str, Any]]] = {"users": [], "teams": [], "apps": []}
+        for node in (bpr.get("bypassPullRequestAllowances") or {}).get("nodes") or ():
+            actor = node.get("actor") or {}
+            kind = actor.get("__typename")
+            if kind == "User":
+                allowances["users"].append({"id": actor.get("databaseId"), "login": actor.get("login")})
+            elif kind in ("Team", "App"):
+                allowances["teams" if kind == "Team" else "apps"].append(
+                    {"id": actor.get("databaseId"), "slug": actor.get("slug")})
+        reviews = {"required_approving_review_count": int(bpr.get("requiredApprovingReviewCount") or 0),
+                   "require_code_owner_reviews": bool(bpr.get("requiresCodeOwnerReviews")),
+                   "dismiss_stale_reviews": bool(bpr.get("dismissesStaleReviews")),
+                   "require_last_push_approval": bool(bpr.get("requireLastPushApproval")),
+                   "bypass_pull_request_allowances": allowances}
+    checks = ({"contexts": list(bpr.get("requiredStatusCheckContexts") or ())}
+              if bpr.get("requiresStatusChecks") else None)
+    return {"required_pull_request_reviews": reviews, "required_status_checks": checks,
+            "enforce_admins": {"enabled": bool(bpr.get("isAdminEnforced"))},
+            "allow_force_pushes": {"enabled": bool(bpr.get("allowsForcePushes"))},
+            "allow_deletions": {"enabled": bool(bpr.get("allowsDeletions"))},
+            "required_signatures": {"enabled": bool(bpr.get("requiresCommitSignatures"))}}
+
+
+def settings_from_listing(client: GitHubClient, listing: RepoListing) -> RepoSettings | None:
+    """The repository's settings from its listing node and the org's ``security_and_analysis`` (no request);
+    ``None`` when the listing cannot answer (no default branch), and the REST collector must."""
+    node = listing.node
+    ref = node.get("defaultBranchRef")
+    if not isinstance(ref, Mapping) or not ref.get("name"):
+        return None
+    name = str(ref["name"])
+    admin = node.get("viewerPermission") == "ADMIN"
+    rule_nodes = list((ref.get("rules") or {}).get("nodes") or ())
+    classic, bpr = ref.get("refUpdateRule"), ref.get("branchProtectionRule")
+    read = _BranchRead(name, protected=bool(classic or bpr or rule_nodes))
+    if not read.protected:
+        read.views.append(nothing("branch is not protected (no classic protection, no active ruleset)"))
+    else:
+        grouped: dict[int, tuple[Mapping[str, Any], list[dict[str, Any]]]] = {}
+        for rule in rule_nodes:
+            owner = rule.get("repositoryRuleset") or {}
+            grouped.setdefault(int(owner.get("databaseId") or 0), (owner, []))[1].append(_rest_rule(rule))
+        listed = {int(rs.get("databaseId") or 0): rs for rs in (node.get("rulesets") or {}).get("nodes") or ()}
+        for ident, (owner, rules) in grouped.items():
+            full = listed.get(ident)
+            detail = _bypass_detail(full, admin) if full is not None else None
+            reason = None if detail is not None else BYPASS_NEEDS if not admin else (
+                "the ruleset's whole bypass list (more rulesets or bypass actors than the org listing reads: "
+                "run annexa ci in the repository)")
+            ruleset = _Ruleset(ident, str(owner.get("name") or f"#{ident}"), _source_type(owner), "active", "branch",
+                               detail=detail, detail_reason=reason)
+            read.active_ids.add(ident)
+            read.views.append(_ruleset_view(ruleset, rules))
+        if isinstance(bpr, Mapping):
+            read.views.append(_classic_view(_bpr_as_classic(bpr)))
+        elif isinstance(classic, Mapping):
+            view = _ref_update_view(classic)
+            read.views.append(view)
+            left = tuple(f for f in PROTECTION_FIELDS if f not in view.values)
+            if left:
+                read.unread.append(Unread(CLASSIC_SOURCE, CLASSIC_NEEDS, left, partial=True))
+        else:
+            read.views.append(nothing("no classic branch protection"))
+    evaluate = []
+    for rs in (node.get("rulesets") or {}).get("nodes") or ():
+        if str(rs.get("enforcement")).upper() != "EVALUATE" or str(rs.get("target")).upper() != "BRANCH":
+            continue
+        ref_name = (rs.get("conditions") or {}).get("refName") or {}
+        evaluate.append(_Ruleset(
+            int(rs.get("databaseId") or 0), str(rs.get("name")), _source_type(rs), "evaluate", "branch",
+            detail={"conditions": {"ref_name": {"include": list(ref_name.get("include") or ()),
+                                                "exclude": list(ref_name.get("exclude") or ())}},
+                    "rules": [{"type": str(r.get("type") or "").lower()}
+                              for r in (rs.get("rules") or {}).get("nodes") or ()]}))
+    branch = SettingsCollector(client, listing.full_name)._merge_branch(read, name, evaluate)
+    raw = {"security_and_analysis": listing.security} if listing.security is not None else {}
+    security = functools.partial(SettingsCollector._security, raw)
+    codeowners = node.get("codeowners")
+    errors: Setting[tuple[Mapping[str, object], ...]]
+    if not isinstance(codeowners, Mapping):
+        errors = Setting((), f"GitHub CODEOWNERS errors API: no CODEOWNERS file on {name}")
+    else:
+        keys = ("path", "line", "column", "kind", "message", "suggestion")
+        errors = Setting(tuple({k: e.get(k) for k in keys} for e in codeowners.get("errors") or ()),
+                         f"GitHub CODEOWNERS errors (GraphQL) on {name}")
+    return RepoSettings(
+        platform="github", repository=listing.full_name, default_branch=name,
+        visibility=Setting(listing.visibility, "repository metadata"),
+        secret_scanning=(Setting.unknown(listing.security_reason) if listing.security_reason
+                         else security("secret_scanning")),
+        secret_push_protection=(Setting.unknown(listing.security_reason) if listing.security_reason
+                                else security("secret_scanning_push_protection")),
+        branches=(branch,), codeowners_errors=errors,
+    )

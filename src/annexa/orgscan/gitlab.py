@@ -30,6 +30,9 @@ TREE_LIMIT = 20_000
 ``unknown``."""
 TEXT_LIMIT = 512 * 1024
 """Files the rules read as text are read whole up to this size."""
+WEIGHT_READS = 200
+"""Weight-path files read at most per project (one request each); the rest stay unread, so their rules are
+``unknown``, never ``pass``."""
 HEAD_BYTES = 64 * 1024
 """Bytes read of a weight-path file (what the weight classification reads; an LFS pointer is far smaller)."""
 FIXED_FILES = (

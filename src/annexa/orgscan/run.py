@@ -17,8 +17,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -49,6 +50,8 @@ CONTENT_RULES = (
     "remote-code-disabled", "training-data-pii-free", "weights-safe-format",
 )  # fmt: skip
 """Rules over file contents that an org scan does not read: ``unknown``, naming the checkout they need."""
+SAVE_EVERY = 2.0
+"""Seconds between state file writes during a scan (and after every page)."""
 PR_RULES = ("weights-owner-approved",)
 """Rules about a pull request: not applicable to a repository scan."""
 
@@ -91,6 +94,8 @@ class State:
     path: Path
     repos: dict[str, dict[str, Any]] = field(default_factory=dict)
     scan: dict[str, Any] | None = None
+    cache: dict[str, Any] = field(default_factory=dict)
+    """Conditional-request cache (URL: ETag and what the answer said), so unchanged answers cost no rate limit."""
 
     @classmethod
     def load(cls, path: Path) -> State:
@@ -102,13 +107,14 @@ class State:
         except (OSError, ValueError) as exc:
             raise AnnexaError(
                 f"{path}: the org-scan state file cannot be read ({exc}); delete it to start over") from None
-        return cls(path, dict(data.get("repos") or {}), data.get("scan"))
+        return cls(path, dict(data.get("repos") or {}), data.get("scan"), dict(data.get("cache") or {}))
 
     def save(self) -> None:
         """Write atomically (a crash never leaves half a file)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"repos": self.repos, "scan": self.scan}, indent=1), encoding="utf-8")
+        text = json.dumps({"repos": self.repos, "scan": self.scan, "cache": self.cache}, indent=1)
+        tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, self.path)
 
 
@@ -161,7 +167,11 @@ def scan_repository(client: GitHubClient, listing: gh.RepoListing, today: dt.dat
     api_tree = ApiTree(sizes, contents, links, truncated, binary)
     try:
         inputs = load_inputs(api_tree.root)
-        settings = SettingsCollector(client, listing.full_name).collect(branch_patterns(inputs))
+        patterns = branch_patterns(inputs)
+        # the listing answers for the default branch; other branches the policies name need the REST collector
+        settings = None if patterns else gh.settings_from_listing(client, listing)
+        if settings is None:
+            settings = SettingsCollector(client, listing.full_name).collect(patterns)
         facts = Facts(platform="github", checkout=api_tree, settings=settings,
                       pull_request_reason="an org scan checks repositories, not pull requests")
         run = RunInfo(
@@ -231,8 +241,21 @@ def scan_org(
     Up to ``workers`` repositories of a page are read and checked at once (GitHub asks for few concurrent
     requests; four stays far below its secondary limits).
     """
-    return _scan(lambda cursor: gh.list_pages(client, org, cursor),
-                 lambda listing: scan_repository(client, listing, today), org, state, filters=filters,
+    security = gh.org_security(client, org, state.cache)
+
+    def pages(cursor: str | None) -> Iterator[tuple[str | None, gh.Page]]:
+        for start, page in gh.list_pages(client, org, cursor):
+            for repo in page.repos:
+                if isinstance(security, str):
+                    repo.security_reason = security
+                else:
+                    repo.security = security.get(repo.full_name.lower())
+                # a change of secret scanning or push protection is a change of the repository too
+                seen = json.dumps([repo.fingerprint, repo.security, repo.security_reason], sort_keys=True)
+                repo.fingerprint = hashlib.sha256(seen.encode()).hexdigest()
+            yield start, page
+
+    return _scan(pages, lambda listing: scan_repository(client, listing, today), org, state, filters=filters,
                  shard=shard, resume=resume, full=full, record=record, progress=progress, workers=workers)
 
 
@@ -282,42 +305,60 @@ def _scan(
     state.scan = scan
     done: set[str] = set(scan["done"])
     count = 0
-    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for start_cursor, page in pages(scan.get("cursor")):
-            outcome.total = page.total
-            scan["cursor"] = start_cursor
-            listed: Sequence[Listed] = page.repos
-            chosen = [r for r in listed if in_shard(r.full_name, shard) and filters.keep(r)
-                      and r.full_name not in done]
-            changed = [r for r in chosen
-                       if full or (state.repos.get(r.full_name) or {}).get("fingerprint") != r.fingerprint]
-            futures = {r.full_name: pool.submit(scan_one, r) for r in changed}
-            count += len(listed) - len(chosen)
-            for listing in chosen:
-                count += 1
-                name = listing.full_name
-                future = futures.get(name)
-                if future is None:
-                    outcome.unchanged.append(name)
-                else:
-                    try:
-                        report = future.result()
-                    except (Unavailable, PlatformError, AnnexaError) as exc:
-                        outcome.failed[name] = getattr(exc, "reason", None) or str(exc)
-                    except GitlabError as exc:
-                        outcome.failed[name] = describe(exc, name)
+    saved = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=max(1, workers))
+    try:
+        with pool:
+            for start_cursor, page in pages(scan.get("cursor")):
+                outcome.total = page.total
+                scan["cursor"] = start_cursor
+                listed: Sequence[Listed] = page.repos
+                chosen = [r for r in listed if in_shard(r.full_name, shard) and filters.keep(r)
+                          and r.full_name not in done]
+                changed = [r for r in chosen
+                           if full or (state.repos.get(r.full_name) or {}).get("fingerprint") != r.fingerprint]
+                futures = {r.full_name: pool.submit(scan_one, r) for r in changed}
+                count += len(listed) - len(chosen)
+                for listing in chosen:
+                    count += 1
+                    name = listing.full_name
+                    future = futures.get(name)
+                    if future is None:
+                        outcome.unchanged.append(name)
                     else:
-                        meta = {"topics": list(listing.topics), "visibility": listing.visibility}
-                        if record is not None:
-                            record(report, meta)
-                        outcome.scanned.append(report)
-                        state.repos[name] = {"fingerprint": listing.fingerprint,
-                                             "scanned_at": report.run.started_at, "verdict": report.verdict}
-                done.add(name)
+                        try:
+                            report = future.result()
+                        except (Unavailable, PlatformError, AnnexaError) as exc:
+                            outcome.failed[name] = getattr(exc, "reason", None) or str(exc)
+                        except GitlabError as exc:
+                            outcome.failed[name] = describe(exc, name)
+                        else:
+                            meta = {"topics": list(listing.topics), "visibility": listing.visibility}
+                            if record is not None:
+                                record(report, meta)
+                            outcome.scanned.append(report)
+                            state.repos[name] = {"fingerprint": listing.fingerprint,
+                                                 "scanned_at": report.run.started_at, "verdict": report.verdict}
+                    done.add(name)
+                    # the state file is rewritten at most every SAVE_EVERY seconds and after each page: an
+                    # interruption redoes at most that much work (saving after every repository cost more than
+                    # the scan itself on large unchanged organisations)
+                    if time.monotonic() - saved >= SAVE_EVERY:
+                        scan["done"] = sorted(done)
+                        state.save()
+                        saved = time.monotonic()
+                    if progress is not None:
+                        progress(name, count, page.total, page.rate_remaining)
                 scan["done"] = sorted(done)
                 state.save()
-                if progress is not None:
-                    progress(name, count, page.total, page.rate_remaining)
+                saved = time.monotonic()
+    except BaseException:
+        # interrupted (Ctrl-C, a rate limit that cannot be waited out): drop the queued repositories and keep
+        # what was done for --resume
+        pool.shutdown(wait=False, cancel_futures=True)
+        scan["done"] = sorted(done)
+        state.save()
+        raise
     scan["finished"] = True
     scan["cursor"] = None
     state.save()
@@ -344,11 +385,15 @@ def scan_project(client: GitLabClient, listing: gl.ProjectListing, today: dt.dat
         weights = config.path_class("weights")
         extra = [*config.path_class("policies"), *(f"{p}/**" for p in config.policies if p != "builtin"),
                  *(f"{d.rstrip('*').rstrip('/')}/README.md" for d in config.path_class("training_data"))]
+        weight_reads = 0
         for path in tree.paths:
             if path in reads or path in tree.symlinks:
                 continue
             base = path.rsplit("/", 1)[-1]
             if match_any(weights, path):
+                weight_reads += 1
+                if weight_reads > gl.WEIGHT_READS:
+                    continue
                 got = gl.read_file(client, name, path, ref, gl.HEAD_BYTES)
             elif base == ".gitattributes" or match_any(extra, path):
                 got = gl.read_file(client, name, path, ref, gl.TEXT_LIMIT)
