@@ -195,7 +195,7 @@ def run_line(report: Report) -> str:
     run = report.run
     parts = [run.repository]
     if run.pull_request is not None:
-        parts.append(f"PR #{run.pull_request}")
+        parts.append(f"MR !{run.pull_request}" if run.platform == "gitlab" else f"PR #{run.pull_request}")
     if run.commit:
         parts.append(f"commit {run.commit[:12]}")
     if run.base:
