@@ -214,3 +214,22 @@ def test_the_settings_part_costs_no_request_per_repository(tmp_path: Path) -> No
         [first] = [r for r in outcome.scanned if r.run.repository == "acme/r00"]
         assert findings(first, "branch-protected") == [("pass", None, None)]
         assert findings(first, "admins-cannot-bypass") == [("pass", None, None)]
+
+
+def test_listing_settings_defer_to_rest_when_the_listing_cannot_tell() -> None:
+    from annexa.orgscan import github as gh
+
+    rule = {"type": "DELETION", "parameters": None, "repositoryRuleset": {"databaseId": 7, "name": "r"}}
+    base = {"nameWithOwner": "acme/x", "visibility": "PRIVATE", "isEmpty": False, "pushedAt": None,
+            "defaultBranchRef": {"name": "main", "target": {"oid": "1" * 40}, "refUpdateRule": None,
+                                 "branchProtectionRule": None, "rules": {"nodes": [rule]}}}
+    api = GitHubClient("tok", "http://127.0.0.1:9", RetryPolicy(attempts=1, backoff=0))
+    # an App installation token shows no viewerPermission: who may bypass the ruleset is not known from GraphQL
+    assert gh.settings_from_listing(api, gh.parse_repo({**base, "viewerPermission": None})) is None
+    # an empty repository has no default branch ref to read protection from
+    assert gh.settings_from_listing(api, gh.parse_repo({**base, "defaultBranchRef": None})) is None
+    read = gh.settings_from_listing(api, gh.parse_repo({**base, "viewerPermission": "READ"}))
+    assert read is not None
+    [main] = read.branches
+    assert (main.protected.value, main.deletion_blocked.value, main.admins_cannot_bypass.value) == (True, True, None)
+    assert "write access to the repository" in str(main.admins_cannot_bypass.reason)

@@ -404,6 +404,10 @@ def settings_from_listing(client: GitHubClient, listing: RepoListing) -> RepoSet
     name = str(ref["name"])
     admin = node.get("viewerPermission") == "ADMIN"
     rule_nodes = list((ref.get("rules") or {}).get("nodes") or ())
+    if rule_nodes and node.get("viewerPermission") is None:
+        # no permission shown (GitHub App installation tokens): whether the bypass lists are visible is not
+        # known, so the REST collector, which can tell, reads this repository
+        return None
     classic, bpr = ref.get("refUpdateRule"), ref.get("branchProtectionRule")
     read = _BranchRead(name, protected=bool(classic or bpr or rule_nodes))
     if not read.protected:
