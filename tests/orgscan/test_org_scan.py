@@ -233,3 +233,37 @@ def test_listing_settings_defer_to_rest_when_the_listing_cannot_tell() -> None:
     [main] = read.branches
     assert (main.protected.value, main.deletion_blocked.value, main.admins_cannot_bypass.value) == (True, True, None)
     assert "write access to the repository" in str(main.admins_cannot_bypass.reason)
+
+
+def test_a_spent_rate_limit_is_waited_out_or_stops_the_scan_for_resume(org: FakeGitHub, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from annexa.orgscan.github import OrgScanClient
+
+    told: list[str] = []
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        org.set_rate_limit_remaining("tok", 5000)  # the hour turns
+
+    org.set_rate_limit_remaining("tok", 0)
+    waiting = OrgScanClient("tok", org.base_url, RetryPolicy(attempts=2, backoff=0), sleep=sleep,
+                            max_wait=7200, notify=told.append)
+    outcome = scan_org(waiting, "acme", State(tmp_path / "a.json"))
+    assert ([r.run.repository for r in outcome.scanned], outcome.failed) == (["acme/models", "acme/web"], {})
+    assert len(slept) == 1 and 0 < slept[0] <= 3601
+    [message] = told
+    assert message.startswith("GitHub API rate limit spent: waiting until ") and " UTC (" in message
+    # too long a wait: the CLI stops with the reset time, exit 2, and --resume continues later
+    org.set_rate_limit_remaining("tok", 1)
+    monkeypatch.setenv("ANNEXA_GITHUB_TOKEN", "tok")
+    argv = ["org-scan", "--github-org", "acme", "--api-url", org.base_url, "--state", str(tmp_path / "b.json"),
+            "--history", f"sqlite:///{tmp_path / 'h.db'}", "--max-wait", "5"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "GitHub API rate limit spent until " in err and "run again with --resume after it" in err
+    assert "Traceback" not in err
+    org.set_rate_limit_remaining("tok", 5000)
+    assert main([*argv, "--resume"]) == 0
+    assert "2 scanned" in capsys.readouterr().out
