@@ -2,8 +2,10 @@
 
 The fake answers every request after a fixed latency (50 ms by default). The project (Premium) has a protected
 main, approval settings, an approval rule, a push rule and an owning group; the merge request changes 300 files
-(one of them a weight file) and has one approval from a group member. The first run creates the note; the second
-finds it and edits it, as every later pipeline on a merge request does. Compare with bench/github_bench.py.
+(one of them a weight file) and has one approval from a group member; the runner's clone lacks the base commit, so
+the config and policies are read from it through the repository files API. The first run creates the note; the
+second finds it and keeps it (or edits it when the report changed), as every later pipeline on a merge request
+does. Compare with bench/github_bench.py.
 
     python bench/gitlab_bench.py [--files 300] [--latency 0.05]
 """
@@ -22,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "src"))
 
 from tests.fakes.gitlab import FakeGitLab, diff_for  # noqa: E402
-from tests.gitlab.conftest import PROJECT, ci_env, seed  # noqa: E402
+from tests.gitlab.conftest import BASE, PROJECT, ci_env, seed  # noqa: E402
 
 from annexa.ci import add_arguments  # noqa: E402
 from annexa.platforms.run import run_ci  # noqa: E402
@@ -64,6 +66,8 @@ def main() -> int:
         (ws / "policy" / "p.yml").write_text(POLICY)
         (ws / ".annexa.yml").write_text(CONFIG)
         seed(fake)
+        # the runner's shallow clone lacks the MR's base commit: config and policies come through the files API
+        fake.add_files(PROJECT, BASE, {".annexa.yml": CONFIG, "policy/p.yml": POLICY})
         fake.set_push_rule(PROJECT, {"reject_unsigned_commits": True})
         diffs = [diff_for(f"src/m{i}.py", ["x = 1"], start=5) for i in range(opts.files - 1)]
         diffs.append(diff_for("models/w.safetensors", ["stub"], new=True))
@@ -71,7 +75,7 @@ def main() -> int:
         fake.approve(PROJECT, 7, "olivia")
         ci = argparse.ArgumentParser()
         add_arguments(ci)
-        for label in ("first run (creates the note)", "second run (edits the note)"):
+        for label in ("first run (creates the note)", "second run (finds the note)"):
             fake.clear_requests()
             start = time.perf_counter()
             outcome = run_ci(ci.parse_args(["--output-dir", str(Path(tmp_name) / "out")]), ci_env(fake, ws))

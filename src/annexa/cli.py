@@ -32,7 +32,7 @@ from annexa.rules import registry
 from annexa.safeio import check_usage, write_output
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-FORMATS = ("text", "json", "markdown", "sarif", "codequality")
+FORMATS = ("text", "json", "markdown", "sarif", "codequality", "junit")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -171,9 +171,8 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
         return EXIT_OK
     if args.command == "ci":
         from annexa import ci as ci_command
-        from annexa.platforms import run as platform_run
 
-        outcome = platform_run.run_ci(args, os.environ) or ci_command.run_ci(args, os.environ)
+        outcome = ci_command.run_ci(args, os.environ)
         for message in outcome.messages:
             out.print(message, markup=False)
         from annexa.history import cli as history_cli

@@ -509,6 +509,10 @@ def _parse_gitlab(text: str) -> CodeOwners:
     return CodeOwners(GITLAB, tuple(entries), tuple(sections), tuple(sorted(errors, key=lambda p: p.line)), grouped)
 
 
+MAX_APPROVAL_DIGITS = 9
+"""Longest approval count read from a GitLab section header (``[Section][N]``); longer is a problem, not a number."""
+
+
 def _gitlab_section(line: str, number: int, names: dict[str, str]) -> tuple[Section | None, list[tuple[str, str]]]:
     """Parse a GitLab section header line; the section (``None`` if unparsable) and its problems."""
     match = _SECTION.match(line)
@@ -521,10 +525,14 @@ def _gitlab_section(line: str, number: int, names: dict[str, str]) -> tuple[Sect
         problems.append(("invalid-section", "section header without a name"))
     approvals = 0
     if raw_approvals is not None:
-        if not raw_approvals.strip().isdigit():
+        digits = raw_approvals.strip()
+        if not (digits.isascii() and digits.isdigit()):  # GitLab reads ASCII digits only (not '²' or '٣')
             problems.append(("invalid-section", f"approval count [{_snippet(raw_approvals)}] is not a number"))
+        elif len(digits.lstrip("0")) > MAX_APPROVAL_DIGITS:
+            problems.append(("invalid-section", f"approval count [{_snippet(raw_approvals)}] cannot be met "
+                                                f"(more than {MAX_APPROVAL_DIGITS} digits)"))
         else:
-            approvals = int(raw_approvals)
+            approvals = int(digits)
             if optional and approvals > 0:
                 problems.append(("invalid-section", "an optional section (^) cannot require approvals"))
     if rest and not rest[0].isspace():

@@ -120,9 +120,14 @@ def _check_rule_ids(doc: Document, rule_params: Mapping[str, Collection[str]]) -
 
 
 MAX_PARAM_INT = 1_000
-"""Numeric parameters are non-negative and at most this, or a thousand times their default if larger."""
+"""Numeric parameters are non-negative and at most this, or a thousand times their default if larger, unless the
+rule's catalog entry gives the parameter its own ``minimum``/``maximum``."""
 
 MAX_PARAM_STR = 1_000
+"""Longest text parameter (and text item of a list parameter)."""
+
+MAX_PARAM_ITEMS = 10_000
+"""Most items of a list parameter."""
 
 
 def param_problem(spec: Any, value: Any) -> str | None:
@@ -137,14 +142,23 @@ def param_problem(spec: Any, value: Any) -> str | None:
             return f"must be a number, not {_kind(value)}"
         if isinstance(default, int) and not isinstance(value, int):
             return f"must be a whole number, not {_kind(value)}"
-        top = max(MAX_PARAM_INT, default * 1_000)
-        if not 0 <= value <= top:
-            return f"must be between 0 and {top:,}"
+        if value != value or abs(value) == float("inf"):
+            return f"must be a number, not {_kind(value)}"
+        bottom = spec.get("minimum", 0)
+        top = spec.get("maximum", max(MAX_PARAM_INT, default * 1_000))
+        if not bottom <= value <= top:
+            return f"must be between {bottom:,} and {top:,}"
         return None
     if isinstance(default, str) and isinstance(value, str) and len(value) > MAX_PARAM_STR:
         return f"longer than {MAX_PARAM_STR:,} characters"
-    if isinstance(default, list) and not isinstance(value, list):
-        return f"must be a list, not {_kind(value)}"
+    if isinstance(default, list):
+        if not isinstance(value, list):
+            return f"must be a list, not {_kind(value)}"
+        if len(value) > MAX_PARAM_ITEMS:
+            return f"more than {MAX_PARAM_ITEMS:,} items"
+        long = next((i for i, v in enumerate(value) if isinstance(v, str) and len(v) > MAX_PARAM_STR), None)
+        if long is not None:
+            return f"item {long} is longer than {MAX_PARAM_STR:,} characters"
     return None
 
 

@@ -39,6 +39,11 @@ def rule_page(spec: RuleSpec, required_by: list[tuple[Policy, str]] | None = Non
     lines.append(f"- Checkout: {'yes' if needs.get('checkout') else 'no'}")
     lines.append(f"- Repository settings (API or `--settings` snapshot): {'yes' if needs.get('settings') else 'no'}")
     lines.append(f"- Pull request context: {'yes' if needs.get('pull_request') else 'no'}")
+    members = needs.get("owner_members")
+    if members:
+        when = f", when the change touches `{members['when_changed']}`" if members.get("when_changed") else ""
+        lines.append(f"- Members of the owners' teams or groups (of the role the `{members['role_param']}` "
+                     f"parameter names){when}")
     for platform, permission in needs.get("permissions", {}).items():
         lines.append(f"- {platform} permission: {permission}")
     for tool in needs.get("tools", []):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from annexa.paths import match_any
 from annexa.platforms.applicability import applicability
 from annexa.redact import redact_report
 from annexa.report import PendingChange, PolicyStatus, Report, RequirementStatus, RunInfo, control_statuses, rollup
-from annexa.rules import registry
+from annexa.rules import prefetchers, registry
 from annexa.rules.base import PENDING_EVIDENCE, RuleContext, RuleFn
 from annexa.waivers import covers, waiver_problems
 
@@ -205,35 +206,23 @@ def run_check(
     valid_waivers = [w for w in inputs.config.waivers if not waiver_problems(w, today, max_waiver_days(inputs))]
     findings: list[Finding] = []
     by_requirement: dict[tuple[str, str], list[Status]] = {}
-    for group in _groups(inputs):
-        spec = inputs.catalog[group.rule]
-        fn = implementations.get(group.rule)
-        gate = None if overrides and group.rule in overrides else applicability(spec, facts)
-        if gate is not None:
-            results: list[Result] = [gate]
-        elif fn is None:
-            results = [
-                Result(Status.UNKNOWN, f"{group.rule} is not implemented in annexa {run.platform} checks yet",
-                       evidence={"needs": "a newer annexa"})
-            ]
-        else:
-            ctx = RuleContext(spec, facts, inputs.config, group.params, today, cache)
-            results = _run_rule(fn, ctx)
-        test_paths = _test_paths(group.params)
-        for result in results:
-            in_tests = result.location is not None and match_any(inputs.config.path_class("tests"),
-                                                                 result.location.path)
-            if in_tests and test_paths == "skip":
-                continue
-            finding = _finding(result, group, spec, facts)
-            if in_tests and isinstance(test_paths, Severity) and test_paths.rank < finding.severity.rank:
-                finding = replace(finding, severity=test_paths,
-                                  evidence={**finding.evidence, "test_path": f"severity lowered to {test_paths.value}"})
-            finding = _apply_waivers(finding, valid_waivers)
-            findings.append(finding)
-            group.statuses.append(finding.status)
-        for policy in group.policies:
-            by_requirement.setdefault((policy, group.rule), []).extend(group.statuses)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="annexa-prefetch") as pool:
+        for group, spec, results in _evaluate(inputs, facts, run, today, implementations, overrides, cache, pool):
+            test_paths = _test_paths(group.params)
+            for result in results:
+                in_tests = result.location is not None and match_any(inputs.config.path_class("tests"),
+                                                                     result.location.path)
+                if in_tests and test_paths == "skip":
+                    continue
+                finding = _finding(result, group, spec, facts)
+                if in_tests and isinstance(test_paths, Severity) and test_paths.rank < finding.severity.rank:
+                    finding = replace(finding, severity=test_paths, evidence={
+                        **finding.evidence, "test_path": f"severity lowered to {test_paths.value}"})
+                finding = _apply_waivers(finding, valid_waivers)
+                findings.append(finding)
+                group.statuses.append(finding.status)
+            for policy in group.policies:
+                by_requirement.setdefault((policy, group.rule), []).extend(group.statuses)
     findings = _distinct_fingerprints(sorted(findings, key=_finding_order))
     policies = tuple(
         PolicyStatus(
@@ -263,6 +252,57 @@ def run_check(
         pending_changes=tuple(pending_changes(inputs, facts.change, findings)),
         rules_from=inputs.rules_from,
     ))
+
+
+def _evaluate(
+    inputs: Inputs,
+    facts: Facts,
+    run: RunInfo,
+    today: dt.date,
+    implementations: Mapping[str, RuleFn],
+    overrides: Mapping[str, RuleFn] | None,
+    cache: dict[str, Any],
+    pool: ThreadPoolExecutor,
+) -> Iterator[tuple[_Group, RuleSpec, list[Result]]]:
+    """Each rule group with its results. Scans that wait on another process (``prefetchers``) start first in
+    ``pool``, and the rules that read them are evaluated last, so semgrep runs while the other rules (the secret
+    scan's workers among them) use the second core."""
+    builtin = registry()
+    early = {rule: job for rule, job in prefetchers().items() if implementations.get(rule) is builtin.get(rule)}
+    waiting: list[tuple[_Group, RuleSpec, RuleContext]] = []
+    for group in _groups(inputs):
+        spec = inputs.catalog[group.rule]
+        fn = implementations.get(group.rule)
+        gate = None if overrides and group.rule in overrides else applicability(spec, facts)
+        if gate is not None:
+            yield group, spec, [gate]
+            continue
+        if fn is None:
+            yield group, spec, [Result(Status.UNKNOWN, f"{group.rule} is not implemented in annexa {run.platform} "
+                                       "checks yet", evidence={"needs": "a newer annexa"})]
+            continue
+        ctx = RuleContext(spec, facts, inputs.config, group.params, today, cache)
+        prefetch = early.get(group.rule)
+        if prefetch is not None and _start_prefetch(prefetch, ctx, pool):
+            waiting.append((group, spec, ctx))
+        else:
+            yield group, spec, _run_rule(fn, ctx)
+    for group, spec, ctx in waiting:
+        yield group, spec, _run_rule(implementations[group.rule], ctx)
+
+
+def _start_prefetch(prefetch: Any, ctx: RuleContext, pool: ThreadPoolExecutor) -> bool:
+    """Start a rule's slow scan in ``pool`` under its memo key (once per key); False when there is none."""
+    try:
+        job = prefetch(ctx)
+    except Exception:
+        return False  # the rule itself will meet (and report) the same problem
+    if job is None:
+        return False
+    key, compute = job
+    if key not in ctx.cache:
+        ctx.cache[key] = pool.submit(compute)
+    return True
 
 
 def pending_changes(inputs: Inputs, change: ChangeSet | None, findings: Sequence[Finding] = ()) -> list[PendingChange]:

@@ -148,6 +148,21 @@ class Review:
 
 
 @dataclass(frozen=True)
+class OwnerApproval:
+    """One code-owner approval rule as the platform evaluates it on this change (GitLab's approval state: one
+    rule per CODEOWNERS section and pattern that the change touches)."""
+
+    section: str | None
+    """The CODEOWNERS section; ``None`` for lines before any section header."""
+    pattern: str
+    """The CODEOWNERS pattern as written."""
+    approvals_required: int
+    """What the platform itself requires (0 where it does not enforce code-owner approval)."""
+    approved_by: tuple[str, ...] = ()
+    approved: bool = False
+
+
+@dataclass(frozen=True)
 class PullRequest:
     """A pull or merge request under check."""
 
@@ -167,6 +182,17 @@ class PullRequest:
     """How many files the pull request changes (GitHub lists at most 3,000 of them)."""
     team_reasons: Mapping[str, str] = field(default_factory=dict)
     """Teams ("@org/slug") whose members could not be read, with what reading them needs."""
+    owner_approvals: tuple[OwnerApproval, ...] | None = None
+    """The platform's code-owner approval rules for this change; ``None`` when not read (see the reason)."""
+    owner_approvals_reason: str | None = None
+    """Why ``owner_approvals`` could not be read (a tier, a token), or ``None`` when the platform has none."""
+    label: str = ""
+    """How the platform names the change (``MR !7``); empty: ``PR #<number>``."""
+
+    @property
+    def name(self) -> str:
+        """The change as messages name it: the platform's ``label``, else ``PR #<number>``."""
+        return self.label or f"PR #{self.number}"
 
 
 @dataclass(frozen=True)

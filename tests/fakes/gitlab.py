@@ -1,13 +1,14 @@
 """A stateful fake of GitLab's REST API v4, speaking real HTTP on 127.0.0.1 to the real python-gitlab client.
 
 It models what annexa reads and writes: projects, protected branches, approval settings and rules, push rules,
-merge requests with paginated diffs, approvals and versions, notes, users and group members. Response shapes follow
-GitLab's API documentation (doc/api/*.md) and, where GitLab publishes one, the JSON schemas in
-``tests/fakes/gitlab_schemas/`` (``tests/gitlab/test_fake_contract.py`` validates every response against them).
+merge requests with paginated diffs, approvals, reviewers, approval state (code-owner rules) and versions, notes,
+users and group members. Response shapes follow GitLab's API documentation (doc/api/*.md) and, where GitLab
+publishes one, the JSON schemas in ``tests/fakes/gitlab_schemas/`` (``tests/gitlab/test_fake_contract.py``
+validates every response against them).
 
 Tiers (``tier=``): ``premium`` answers every endpoint; ``free`` answers the Premium endpoints (project approvals,
-approval rules, push rules) with 403 ``{"message":"403 Forbidden"}`` and omits Premium fields; ``ce`` answers them
-with 404 ``{"message":"404 Not Found"}`` (the EE API is not mounted there).
+approval rules, push rules, an MR's approval state) with 403 ``{"message":"403 Forbidden"}`` and omits Premium
+fields; ``ce`` answers them with 404 ``{"message":"404 Not Found"}`` (the EE API is not mounted there).
 
 Tokens (``add_token``): ``api`` reads and writes; ``read_api`` reads, writes get 403 ``insufficient_scope``; ``job``
 (a CI_JOB_TOKEN, sent as ``JOB-TOKEN``) is refused with 403 on merge requests, notes, approvals and protected
@@ -19,6 +20,8 @@ Pagination: ``per_page`` (default 20, at most 100), headers ``x-page``, ``x-per-
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import itertools
 import json
 import re
@@ -72,6 +75,8 @@ class _Project:
     approval_rules: list[dict[str, Any]] = field(default_factory=list)
     push_rule: dict[str, Any] | None = None
     mrs: dict[int, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)
+    """Repository files per commit (``add_files``), for the repository files and tree APIs."""
 
 
 def _user(ident: int, username: str, origin: str) -> dict[str, Any]:
@@ -200,15 +205,31 @@ class FakeGitLab:
             "iid": iid, "id": next(self._ids), "author": author, "head_sha": head_sha, "base_sha": base_sha,
             "source_branch": source_branch, "target_branch": target_branch, "diffs": [dict(d) for d in diffs],
             "source_project_id": next(self._ids) if fork else project.id, "state": state,
-            "approved_by": [], "notes": [], "versions": [{"id": next(self._ids), "head_commit_sha": head_sha,
-                                                          "base_commit_sha": base_sha, "start_commit_sha": base_sha,
-                                                          "created_at": "2026-11-21T10:00:00.000Z",
-                                                          "merge_request_id": 0, "state": "collected",
-                                                          "real_size": str(len(diffs)), "patch_id_sha": head_sha}],
+            "approved_by": [], "reviewers": [], "code_owner_rules": [], "notes": [],
+            "versions": [{"id": next(self._ids), "head_commit_sha": head_sha, "base_commit_sha": base_sha,
+                          "start_commit_sha": base_sha, "created_at": "2026-11-21T10:00:00.000Z",
+                          "merge_request_id": 0, "state": "collected", "real_size": str(len(diffs)),
+                          "patch_id_sha": head_sha}],
         }
 
     def approve(self, path: str, iid: int, username: str, at: str = "2026-11-21T11:00:00.000Z") -> None:
         self._project_by(path).mrs[iid]["approved_by"].append((username, at))
+
+    def add_files(self, path: str, ref: str, files: Mapping[str, str | bytes]) -> None:
+        """The repository's files at commit ``ref`` (what ``/repository/files`` and ``/repository/tree`` serve)."""
+        stored = self._project_by(path).files.setdefault(ref, {})
+        stored.update({name: data if isinstance(data, bytes) else data.encode() for name, data in files.items()})
+
+    def set_reviewer(self, path: str, iid: int, username: str, state: str = "unreviewed") -> None:
+        """A reviewer of the MR and their state (``unreviewed``, ``reviewed``, ``requested_changes`` ...)."""
+        reviewers = self._project_by(path).mrs[iid]["reviewers"]
+        reviewers[:] = [r for r in reviewers if r[0] != username] + [(username, state)]
+
+    def add_code_owner_rule(self, path: str, iid: int, pattern: str, eligible: Sequence[str],
+                            section: str = "codeowners", approvals_required: int = 1) -> None:
+        """A code-owner rule of the MR's approval state: one CODEOWNERS section and pattern the MR touches."""
+        self._project_by(path).mrs[iid]["code_owner_rules"].append(
+            {"name": pattern, "section": section, "eligible": list(eligible), "approvals_required": approvals_required})
 
     def push(self, path: str, iid: int, head_sha: str, at: str) -> None:
         """A new push: a new MR version (approvals stay unless the project resets them)."""
@@ -447,6 +468,71 @@ class FakeGitLab:
                 "created_at": CREATED_AT, "updated_at": CREATED_AT, "merge_status": "can_be_merged"}
         return 200, data, {}
 
+    def h_reviewers(self, kind: str, _u: str, query: Any, _b: Any, key: str, iid: str
+                    ) -> tuple[int, Any, dict[str, str]]:
+        self._readable(kind, "mr")
+        _p, mr = self._mr(key, iid)
+        items = [{"user": _user(self.user_id(u), u, self.url), "state": state, "created_at": CREATED_AT}
+                 for u, state in mr["reviewers"]]
+        return self._page(items, query, f"/projects/{key}/merge_requests/{iid}/reviewers")
+
+    def h_approval_state(self, kind: str, _u: str, _q: Any, _b: Any, key: str, iid: str
+                         ) -> tuple[int, Any, dict[str, str]]:
+        self._readable(kind, "mr")
+        self._premium()
+        _p, mr = self._mr(key, iid)
+        rules = []
+        for rule in mr["code_owner_rules"]:
+            approvers = [u for u, _at in mr["approved_by"] if u in rule["eligible"]]
+            eligible = [_user(self.user_id(u), u, self.url) for u in rule["eligible"]]
+            rules.append({
+                "id": next(self._ids), "name": rule["name"], "rule_type": "code_owner", "section": rule["section"],
+                "code_owner": True, "eligible_approvers": eligible, "approvals_required": rule["approvals_required"],
+                "users": eligible, "groups": [], "contains_hidden_groups": False,
+                "approved_by": [_user(self.user_id(u), u, self.url) for u in approvers],
+                "source_rule": None, "approved": len(approvers) >= rule["approvals_required"], "overridden": False,
+            })
+        return 200, {"approval_rules_overwritten": False, "rules": rules}, {}
+
+    def _files_at(self, kind: str, key: str, query: dict[str, list[str]]) -> dict[str, bytes]:
+        self._readable(kind, "files")
+        p = self._project_by(urllib.parse.unquote(key))
+        ref = (query.get("ref") or [p.default_branch or ""])[0]
+        files = p.files.get(ref)
+        if files is None:
+            raise _HTTPError(404, "404 Commit Not Found")
+        return files
+
+    def h_file(self, kind: str, _u: str, query: Any, _b: Any, key: str, file_path: str
+               ) -> tuple[int, Any, dict[str, str]]:
+        files = self._files_at(kind, key, query)
+        name = urllib.parse.unquote(file_path)
+        if name not in files:
+            raise _HTTPError(404, "404 File Not Found")
+        data = files[name]
+        ref = query["ref"][0]
+        return 200, {"file_name": name.rsplit("/", 1)[-1], "file_path": name, "size": len(data),
+                     "encoding": "base64", "content": base64.b64encode(data).decode(), "ref": ref,
+                     "blob_id": hashlib.sha1(data).hexdigest(), "commit_id": ref, "last_commit_id": ref,
+                     "content_sha256": hashlib.sha256(data).hexdigest(), "execute_filemode": False}, {}
+
+    def h_tree(self, kind: str, _u: str, query: Any, _b: Any, key: str) -> tuple[int, Any, dict[str, str]]:
+        files = self._files_at(kind, key, query)
+        folder = (query.get("path") or [""])[0].strip("/")
+        prefix = folder + "/" if folder else ""
+        if folder and not any(n.startswith(prefix) for n in files):
+            raise _HTTPError(404, "404 Tree Not Found")
+        entries: dict[str, dict[str, Any]] = {}
+        for name in sorted(files):
+            if not name.startswith(prefix):
+                continue
+            head, _, rest = name[len(prefix):].partition("/")
+            kind_of = "tree" if rest else "blob"
+            entries.setdefault(head, {"id": hashlib.sha1((prefix + head).encode()).hexdigest(), "name": head,
+                                      "type": kind_of, "path": prefix + head,
+                                      "mode": "040000" if rest else "100644"})
+        return self._page(list(entries.values()), query, f"/projects/{key}/repository/tree")
+
     def h_versions(self, kind: str, _u: str, query: Any, _b: Any, key: str, iid: str
                    ) -> tuple[int, Any, dict[str, str]]:
         self._readable(kind, "mr")
@@ -522,6 +608,10 @@ _ROUTES = [
         ("/projects/{x}/merge_requests/(\\d+)/diffs", "h_diffs", "GET /projects/:id/merge_requests/:iid/diffs"),
         ("/projects/{x}/merge_requests/(\\d+)/approvals", "h_mr_approvals",
          "GET /projects/:id/merge_requests/:iid/approvals"),
+        ("/projects/{x}/merge_requests/(\\d+)/reviewers", "h_reviewers",
+         "GET /projects/:id/merge_requests/:iid/reviewers"),
+        ("/projects/{x}/merge_requests/(\\d+)/approval_state", "h_approval_state",
+         "GET /projects/:id/merge_requests/:iid/approval_state"),
         ("/projects/{x}/merge_requests/(\\d+)/versions", "h_versions",
          "GET /projects/:id/merge_requests/:iid/versions"),
         ("/projects/{x}/merge_requests/(\\d+)/notes", "h_notes", "GET /projects/:id/merge_requests/:iid/notes"),
@@ -530,6 +620,8 @@ _ROUTES = [
         ("/projects/{x}/merge_requests/(\\d+)/notes/(\\d+)", "h_note_update",
          "PUT /projects/:id/merge_requests/:iid/notes/:note_id"),
         ("/groups/{x}/members/all", "h_members", "GET /groups/:id/members/all"),
+        ("/projects/{x}/repository/files/{x}", "h_file", "GET /projects/:id/repository/files/:file_path"),
+        ("/projects/{x}/repository/tree", "h_tree", "GET /projects/:id/repository/tree"),
     ]
 ]
 

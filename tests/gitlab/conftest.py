@@ -58,9 +58,25 @@ def client_for(fake: FakeGitLab, token: str = TOKEN, sleeps: Any = None, attempt
                         sleep=sleeps or (lambda _s: None))
 
 
+def serve_base(fake: FakeGitLab, workspace: Path) -> None:
+    """Serve the base commit of a ``shallow_checkout`` (its origin's first commit) as the MR's base, ``BASE``, through
+    the fake's repository files API: what annexa reads the config and policies from when the clone lacks it."""
+    origin = workspace.parent / "origin"
+    if not (origin / ".git").is_dir():
+        return
+    git = ["git", "-C", str(origin)]
+    names = subprocess.run([*git, "ls-tree", "-r", "--name-only", "-z", "HEAD~1"], check=True,
+                           capture_output=True).stdout.decode().split("\0")
+    files = {n: subprocess.run([*git, "show", f"HEAD~1:{n}"], check=True, capture_output=True).stdout
+             for n in names if n}
+    fake.add_files(PROJECT, BASE, files)
+
+
 def ci_env(fake: FakeGitLab, workspace: Path, iid: int | None = 7, token: str | None = TOKEN,
            project_id: int = 1000) -> dict[str, str]:
-    """The variables GitLab sets in a merge request pipeline (branch pipeline when ``iid`` is None)."""
+    """The variables GitLab sets in a merge request pipeline (branch pipeline when ``iid`` is None); the fake
+    serves the checkout's base commit as the MR's base."""
+    serve_base(fake, workspace)
     env = {
         "GITLAB_CI": "true", "CI": "true", "CI_SERVER_URL": fake.url, "CI_API_V4_URL": f"{fake.url}/api/v4",
         "CI_PROJECT_ID": str(project_id), "CI_PROJECT_PATH": PROJECT, "CI_PROJECT_DIR": str(workspace),

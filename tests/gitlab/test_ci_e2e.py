@@ -91,7 +91,7 @@ def test_merge_request_pipeline_twice_keeps_one_note(fake: FakeGitLab, workspace
     assert found["pull-request-required"][0] is Status.PASS
     assert found["signed-commits-required"] == (Status.FAIL, "Unsigned commits are accepted on main")
     assert found["weights-owner-approved"] == (
-        Status.PASS, "Model owner @olivia (member of @acme/ml-model-owners) approved the weight changes of PR #7")
+        Status.PASS, "Model owner @olivia (member of @acme/ml-model-owners) approved the weight changes of MR !7")
     assert found["secret-scanning-enabled"] == (
         Status.NOT_APPLICABLE, "secret-scanning-enabled cannot be answered on GitLab: it applies to GitHub")
     assert found["workflow-permissions-scoped"][0] is Status.NOT_APPLICABLE

@@ -1,5 +1,5 @@
-"""The platform seam: detection, neutral review states, the engine's platforms/needs gate, and GitHub on the
-neutral orchestrator (the adapter wraps the existing GitHub code)."""
+"""The platform seam: detection, neutral review states, the engine's platforms/needs gate, and ``annexa ci`` as one
+orchestrator over ``platforms/github/`` and ``platforms/gitlab/``."""
 
 from __future__ import annotations
 
@@ -82,3 +82,29 @@ def test_github_adapter_on_the_neutral_orchestrator(tmp_path: Path) -> None:
         assert len(fake.comments(REPO, 7)) == 1
         found = {f.rule: f.status for f in outcome.report.findings}
         assert found["branch-protected"] is Status.PASS
+
+
+def test_annexa_ci_runs_both_platforms_through_the_one_orchestrator(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import annexa.ci
+    import annexa.platforms.run as platform_run
+
+    seen: list[str] = []
+    real = platform_run.run
+
+    def spy(platform, args, env, today=None):  # type: ignore[no-untyped-def]
+        seen.append(platform.name)
+        return real(platform, args, env, today=today)
+
+    monkeypatch.setattr(platform_run, "run", spy)
+    make_checkout(tmp_path / "ws", {"README.md": "hi\n"})
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--output-dir", str(tmp_path / "out")])
+    github = {"GITHUB_ACTIONS": "true", "GITHUB_REPOSITORY": REPO, "GITHUB_EVENT_NAME": "push",
+              "GITHUB_WORKSPACE": str(tmp_path / "ws")}
+    gitlab = {"GITLAB_CI": "true", "CI_PROJECT_PATH": "acme/models", "CI_API_V4_URL": "http://127.0.0.1:9/api/v4",
+              "CI_PROJECT_DIR": str(tmp_path / "ws"), "CI_PIPELINE_SOURCE": "push"}
+    outcomes = [annexa.ci.run_ci(args, env) for env in (github, gitlab)]
+    assert seen == ["github", "gitlab"]
+    assert [o.report.run.platform for o in outcomes] == ["github", "gitlab"]

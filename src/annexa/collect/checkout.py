@@ -33,6 +33,7 @@ class Checkout:
             raise CollectError(f"{root}: not a directory")
         self.root = root.resolve()
         self._matches: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._folders: dict[str, Path] = {"": self.root}
 
     @cached_property
     def is_git(self) -> bool:
@@ -142,6 +143,28 @@ class Checkout:
         return stat.S_ISDIR(os.lstat(self.root / path).st_mode)
 
     def _resolve(self, path: str) -> Path:
+        """The real path of a regular file inside the checkout. Fast path: the name itself is a regular file
+        (one ``lstat``) in a folder whose real path (cached per folder) is inside the checkout; anything else
+        (a symlink, ``..``, a missing file) takes the full resolution and its errors."""
+        try:
+            mode = os.lstat(os.path.join(self.root, path)).st_mode
+        except (OSError, ValueError):
+            return self._resolve_fully(path)
+        if not stat.S_ISREG(mode):
+            return self._resolve_fully(path)
+        folder, _, name = path.rpartition("/")
+        real_folder = self._folders.get(folder)
+        if real_folder is None:
+            try:
+                real_folder = Path(os.path.realpath(os.path.join(self.root, folder), strict=True))
+            except (OSError, ValueError, RuntimeError):
+                return self._resolve_fully(path)
+            self._folders[folder] = real_folder
+        if not real_folder.is_relative_to(self.root) or name in ("", ".", ".."):
+            return self._resolve_fully(path)
+        return real_folder / name
+
+    def _resolve_fully(self, path: str) -> Path:
         full = self.root / path
         try:
             real = full.resolve(strict=True)

@@ -15,12 +15,15 @@ Rules only ever see the neutral facts: review states are ``ReviewState`` values,
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from annexa.collect.base_revision import BaseFiles
+from annexa.collect.checkout import Checkout
 from annexa.facts import ChangeSet, PullRequest, RepoSettings
 from annexa.report import Report
 
@@ -102,15 +105,21 @@ class Published:
 
     comment_url: str | None = None
     comment_action: str = "skipped"
+    comment_kind: str = "merge request note"
+    """How the job log names the comment (``PR comment``, ``merge request note``)."""
     artifacts: dict[str, Path] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    """What else was posted, one line each for the job log (a check run, a SARIF upload)."""
+    extra: dict[str, str] = field(default_factory=dict)
+    """Platform outputs (``check-run-url``) for ``Platform.finish``."""
 
 
 class SettingsCollector(Protocol):
     """Reads repository settings (platform API) into neutral facts."""
 
-    def collect(self, branch_patterns: Sequence[str] = ()) -> SettingsRead:
-        """Settings of the default branch and every branch matching ``branch_patterns``."""
+    def collect(self, branch_patterns: Sequence[str] = (), base_branches: Sequence[str] = ()) -> SettingsRead:
+        """Settings of the default branch, the change's base branches and every branch matching a pattern."""
         ...
 
 
@@ -129,8 +138,10 @@ class ChangeCollector(Protocol):
 class Publisher(Protocol):
     """Writes one run's report back to the platform and the job."""
 
-    def publish(self, report: Report, rendered: Mapping[str, str], out_dir: Path, comment: bool) -> Published:
-        """Post or update the comment or note, write artifacts; refusals become ``Published.notes``."""
+    def publish(self, report: Report, rendered: Mapping[str, str], out_dir: Path, comment: bool, post: bool = True,
+                options: argparse.Namespace | None = None) -> Published:
+        """Write artifacts; post or update the comment or note (``comment``) and, unless ``post`` is false,
+        anything else the platform posts (``options`` are the command's flags); refusals become ``notes``."""
         ...
 
 
@@ -138,6 +149,8 @@ class Platform(Protocol):
     """One platform: its CI context and its three collectors / publishers."""
 
     name: str
+    artifact_formats: tuple[str, ...]
+    """Report formats the publisher writes as artifacts (rendered once by the orchestrator)."""
 
     def context(self) -> CiContext:
         """The CI context of this job."""
@@ -155,8 +168,21 @@ class Platform(Protocol):
         """The publisher (it writes local artifacts even without a token)."""
         ...
 
+    def change_and_base(self, checkout: Checkout, read: ChangeRead,
+                        notes: list[str]) -> tuple[ChangeSet | None, BaseFiles | None]:
+        """The change set to judge and the base revision whose config, policies and baseline judge it."""
+        ...
+
+    def no_token_reason(self) -> str:
+        """Why settings and the change were not read (no token, or one that cannot read them)."""
+        ...
+
     def why_not_post(self, settings: SettingsRead, change: ChangeRead) -> str | None:
         """Why nothing may be posted on this run (archived, fork with a read-only token ...), or ``None``."""
+        ...
+
+    def finish(self, report: Report, files: Mapping[str, Path], published: Published, notes: Sequence[str]) -> None:
+        """The job's own outputs after publishing (a job summary, step outputs), if the CI has any."""
         ...
 
 
@@ -166,6 +192,16 @@ class PlatformError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def change_state_note(label: str, state: str, unseen: str = "") -> str | None:
+    """Why nothing is posted to a change that is gone or closed (``label``: ``Pull request #7``,
+    ``Merge request !7``; ``unseen`` says what else a missing change can mean), else ``None``."""
+    if state == "missing":
+        return f"{label} no longer exists{unseen}, so nothing was posted to it."
+    if state in ("closed", "merged"):
+        return f"{label} is {state}, so the report was not posted to it."
+    return None
 
 
 def detect(env: Mapping[str, str]) -> str | None:

@@ -74,7 +74,7 @@ def to_document(settings: RepoSettings, captured_at: str) -> dict[str, Any]:
 def collect(args: argparse.Namespace, env: Mapping[str, str]) -> RepoSettings:
     """Read the settings from the live API named by ``args``."""
     if args.github:
-        from annexa.collect.github import GitHubClient, SettingsCollector
+        from annexa.platforms.github.client import GitHubClient, SettingsCollector
 
         hub_token = next((env[v] for v in GITHUB_TOKENS if env.get(v)), None)
         if not hub_token:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from annexa.rules import content, governance, lfs, model_files, ownership, pull_request, settings, workflows
-from annexa.rules.base import RuleContext, RuleFn
+from annexa.rules.base import Prefetch, RuleContext, RuleFn
 
 FAMILIES = (governance, settings, lfs, ownership, workflows, content, model_files, pull_request)
 """Every family module; each exports ``RULES: dict[str, RuleFn]``."""
@@ -20,4 +20,12 @@ def registry() -> dict[str, RuleFn]:
     return found
 
 
-__all__ = ["FAMILIES", "RuleContext", "RuleFn", "registry"]
+def prefetchers() -> dict[str, Prefetch]:
+    """Rule ids whose family declares a scan the engine may start early (``PREFETCH`` of a family module)."""
+    found: dict[str, Prefetch] = {}
+    for family in FAMILIES:
+        found.update(getattr(family, "PREFETCH", {}))
+    return found
+
+
+__all__ = ["FAMILIES", "Prefetch", "RuleContext", "RuleFn", "prefetchers", "registry"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -41,11 +42,16 @@ class RuleContext:
         return self.facts.checkout
 
     def memo(self, key: str, compute: Callable[[], T]) -> T:
-        """Compute a value once per run and share it between rules."""
+        """Compute a value once per run and share it between rules. A value the engine started early (a
+        ``Prefetch``) is waited for here."""
         if key not in self.cache:
             self.cache[key] = compute()
-        value: T = self.cache[key]
-        return value
+        value = self.cache[key]
+        if isinstance(value, Future):
+            value = value.result()
+            self.cache[key] = value
+        result: T = value
+        return result
 
     def files_in(self, path_class: str) -> list[str]:
         """Every checkout file in a configured path class (for example ``weights``)."""
@@ -83,6 +89,11 @@ adds): its value says what; the engine lists it among the report's pending chang
 
 RuleFn = Callable[[RuleContext], Iterable[Result]]
 """A rule implementation: a pure function of its context."""
+
+Prefetch = Callable[[RuleContext], "tuple[str, Callable[[], Any]] | None"]
+"""A rule's slow scan that waits on another process (semgrep), as ``(memo key, compute)`` for the engine to start
+in a thread before the other rules run; the rule then reads it with ``ctx.memo(key, ...)``. ``None``: nothing to
+start for this context."""
 
 
 def passed(message: str, location: Location | None = None, **evidence: Any) -> Result:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -18,6 +18,7 @@ from annexa.model import Location, Result, Status
 from annexa.paths import match_any
 from annexa.rules.base import (
     PENDING_EVIDENCE,
+    Prefetch,
     RuleContext,
     RuleFn,
     coverage_gaps,
@@ -88,11 +89,18 @@ def check_no_secrets_in_change(ctx: RuleContext) -> Iterable[Result]:
 # --- semgrep-backed rules --------------------------------------------------------------------------------------
 
 
-def _semgrep(ctx: RuleContext) -> SemgrepRun | None:
+def _semgrep_job(ctx: RuleContext) -> tuple[str, Callable[[], SemgrepRun]] | None:
+    """The run's one semgrep process, as a memo key and the call that runs it (the engine starts it early)."""
     checkout = ctx.checkout
     if checkout is None:
         return None
-    return ctx.memo("content:semgrep", lambda: run_semgrep(checkout, ctx.scoped_files(), load_catalog()))
+    files = ctx.scoped_files()
+    return "content:semgrep", lambda: run_semgrep(checkout, files, load_catalog())
+
+
+def _semgrep(ctx: RuleContext) -> SemgrepRun | None:
+    job = _semgrep_job(ctx)
+    return None if job is None else ctx.memo(*job)
 
 
 def _introduced(ctx: RuleContext, match: Match) -> bool:
@@ -526,6 +534,9 @@ def _ci_platform(checkout: Any, platform: str, files: list[str], patterns: Mappi
 _SEMGREP_RULES = ("torch-load-unsafe", "unsafe-deserialization", "yaml-unsafe-load", "tls-verification-disabled",
                   "llm-output-executed", "langchain-dangerous-option", "remote-code-disabled",
                   "model-revision-pinned")
+
+PREFETCH: dict[str, Prefetch] = dict.fromkeys(_SEMGREP_RULES, _semgrep_job)
+"""semgrep runs in its own process: the engine starts it before the other rules and reads it last."""
 
 RULES: dict[str, RuleFn] = {
     "no-secrets-in-change": check_no_secrets_in_change,

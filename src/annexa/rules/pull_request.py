@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import TypeVar
+from dataclasses import replace
+from typing import Any, TypeVar
 
+from annexa.codeowners import LOCATIONS, MAX_BYTES, CodeOwners, OwnerMatch, find_file, parse
+from annexa.errors import CollectError, UnreadableFile
 from annexa.facts import ChangeSet, PullRequest, Review
-from annexa.model import Location, Result
+from annexa.model import Location, Result, Status
 from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown
 
 T = TypeVar("T")
@@ -87,20 +90,36 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
     if not weights:
         if change.truncated:
             yield unknown(
-                f"GitHub lists only the first {len(change.files)} changed files of PR #{pr.number}; "
+                f"GitHub lists only the first {len(change.files)} changed files of {pr.name}; "
                 "weight files may be among the rest",
                 "a pull request small enough for GitHub to list every file (at most 3,000)",
             )
             return
-        yield not_applicable(f"PR #{pr.number} changes no model weight files")
+        yield not_applicable(f"{pr.name} changes no model weight files")
         return
     role = owner_roles(ctx.params)
     owners = ctx.config.owners_of(role)
     location = Location(weights[0])
     evidence = {"pull_request": pr.number, "weight_files": weights[:20], "owners": list(owners)}
+    sections = _by_code_owner_sections(ctx, pr, weights)
+    if sections is not None and (sections.status is Status.FAIL or not owners):
+        yield sections
+        return
+    by_config = next(iter(_by_config_owners(ctx, pr, weights, role, owners, location, evidence)))
+    if sections is not None and by_config.status is Status.PASS and sections.status is Status.UNKNOWN:
+        yield sections
+        return
+    if sections is not None:
+        by_config = replace(by_config, evidence={**by_config.evidence, "code_owner_sections": sections.message})
+    yield by_config
+
+
+def _by_config_owners(ctx: RuleContext, pr: PullRequest, weights: list[str], role: str, owners: tuple[str, ...],
+                      location: Location, evidence: dict[str, Any]) -> Iterable[Result]:
+    """The owners of ``owners.<role>`` in the config: one of them (or a member of their team) approved."""
     if not owners:
         yield unknown(
-            f"PR #{pr.number} changes {len(weights)} weight file(s) but no {role} owners are configured",
+            f"{pr.name} changes {len(weights)} weight file(s) but no {role} owners are configured",
             f"owners.{role} in .annexa.yml (users like @alice or teams like @org/ml-model-owners)",
             location,
             **evidence,
@@ -119,7 +138,7 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
         via = _owner_via(review.user, owners, pr)
         if via is not None:
             yield passed(
-                f"Model owner @{review.user} ({via}) approved the weight changes of PR #{pr.number}",
+                f"Model owner @{review.user} ({via}) approved the weight changes of {pr.name}",
                 location,
                 approver=review.user,
                 via=via,
@@ -136,7 +155,7 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
     if others and unreadable:
         team, reason = next(iter(unreadable.items()))
         yield unknown(
-            f"PR #{pr.number}: could not tell whether approver(s) {', '.join('@' + u for u in others)} "
+            f"{pr.name}: could not tell whether approver(s) {', '.join('@' + u for u in others)} "
             f"belong to {team}",
             reason,
             location,
@@ -150,12 +169,116 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
     if stale:
         detail += "; approvals before the last push do not count: " + ", ".join("@" + u for u in stale)
     yield failed(
-        f"PR #{pr.number} changes {len(weights)} model weight file(s) with {detail}",
+        f"{pr.name} changes {len(weights)} model weight file(s) with {detail}",
         location,
         key=f"pr-{pr.number}",
         approvers=others,
         stale_approvals=stale,
         **evidence,
+    )
+
+
+def _section_name(section: str | None) -> str:
+    return f"[{section}]" if section else "the default section"
+
+
+def _codeowners(ctx: RuleContext) -> tuple[CodeOwners | None, str]:
+    """The CODEOWNERS the platform enforces on the change: the base revision's (the target branch's, which is what
+    GitLab evaluates), else the checkout's; and where it was read."""
+    platform = ctx.facts.platform
+    base = ctx.facts.base
+    if base is not None:
+        for path in LOCATIONS.get(platform, LOCATIONS["gitlab"]):
+            try:
+                text = base.read_text(path, MAX_BYTES)
+            except (UnreadableFile, CollectError):
+                continue
+            if text is not None:
+                return parse(text, platform), f"{path} of the base revision {base.label}"
+    checkout = ctx.checkout
+    if checkout is None:
+        return None, ""
+    located = find_file(checkout, platform)
+    if located.path is None:
+        return None, ""
+    try:
+        return parse(checkout.read_text(located.path, MAX_BYTES), located.platform), located.path
+    except UnreadableFile:
+        return None, ""
+
+
+def _by_code_owner_sections(ctx: RuleContext, pr: PullRequest, weights: list[str]) -> Result | None:
+    """Every required CODEOWNERS section owning a weight file has its approvals, by the platform's own approval
+    state; ``None`` when the platform evaluates no code-owner sections or none requires approval of the weights.
+
+    A section's requirement is its ``[N]`` (one approval when not given); an optional ``^[Section]`` never
+    requires one; an entry without owners takes its section's default owners (the parser resolves them)."""
+    if pr.owner_approvals is None and pr.owner_approvals_reason is None:
+        return None
+    owners, source = _codeowners(ctx)
+    if owners is None:
+        return None
+    required: list[tuple[str, OwnerMatch]] = []
+    optional: list[str] = []
+    for path in weights:
+        for match in owners.owners_of(path):
+            if not match.owners:
+                continue
+            if match.optional:
+                optional.append(f"{path} {_section_name(match.section)}")
+            else:
+                required.append((path, match))
+    if not required:
+        return None
+    location = Location(required[0][0])
+    evidence: dict[str, Any] = {"pull_request": pr.number, "codeowners": source, "optional_sections": optional[:20]}
+    first_path, first = required[0]
+    if pr.owner_approvals is None:
+        return unknown(
+            f"{pr.name}: CODEOWNERS {_section_name(first.section)} requires code-owner approval of "
+            f"{first_path}, but the change's approval state could not be read",
+            str(pr.owner_approvals_reason), location, **evidence,
+        )
+    author = pr.author.lower()
+    missing: list[tuple[str, OwnerMatch]] = []
+    short: list[tuple[str, OwnerMatch, int, list[str]]] = []
+    approved: list[str] = []
+    for path, match in required:
+        wanted = (match.section or "").casefold()
+        rule = next((r for r in pr.owner_approvals
+                     if (r.section or "").casefold() == wanted and r.pattern == match.pattern), None)
+        if rule is None:
+            missing.append((path, match))
+            continue
+        needed = max(match.approvals, 1)
+        by = [u for u in rule.approved_by if u.lower() != author]
+        if len(by) < needed:
+            short.append((path, match, needed, by))
+        else:
+            approved += [u for u in by if u not in approved]
+    if short:
+        path, match, needed, by = short[0]
+        has = ("approvals only from " + ", ".join("@" + u for u in by)) if by else "no approval"
+        return failed(
+            f"{pr.name} changes weight file {path}: CODEOWNERS {_section_name(match.section)} "
+            f"(`{match.pattern}`, owners {' '.join(match.owners)}) requires {needed} code-owner approval(s), "
+            f"{has}",
+            Location(path), key=f"pr-{pr.number}-section-{match.section or ''}",
+            unapproved=[f"{p} {_section_name(m.section)}" for p, m, _n, _b in short][:20], **evidence,
+        )
+    if missing:
+        path, match = missing[0]
+        return unknown(
+            f"{pr.name}: the approval state lists no code-owner rule for {_section_name(match.section)} "
+            f"`{match.pattern}`, which owns weight file {path}",
+            "code-owner approval rules on the target branch (CODEOWNERS there, and the branch protected)",
+            Location(path), **evidence,
+        )
+    names = sorted({_section_name(m.section) for _p, m in required})
+    return passed(
+        f"CODEOWNERS {', '.join(names)} approved the weight changes of {pr.name} "
+        f"({', '.join('@' + u for u in approved)})",
+        location, approvers=approved, **evidence,
     )
 
 

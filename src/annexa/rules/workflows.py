@@ -179,16 +179,23 @@ def _split_top(body: str, operator: str) -> list[str]:
 
 
 def _strip_parens(operand: str) -> str:
-    """Drop parentheses that enclose the whole operand."""
+    """Drop parentheses that enclose the whole operand (one pass: linear however many layers there are)."""
     operand = operand.strip()
-    while operand.startswith("(") and operand.endswith(")"):
-        depth = 0
-        for i, c in enumerate(operand):
-            depth += {"(": 1, ")": -1}.get(c, 0)
-            if depth == 0 and i < len(operand) - 1:
-                return operand
-        operand = operand[1:-1].strip()
-    return operand
+    partner: dict[int, int] = {}
+    opened: list[int] = []
+    for i, c in enumerate(operand):
+        if c == "(":
+            opened.append(i)
+        elif c == ")" and opened:
+            partner[opened.pop()] = i
+    start, end = 0, len(operand) - 1
+    while start < end and operand[start] == "(" and partner.get(start) == end:
+        start, end = start + 1, end - 1
+        while start <= end and operand[start].isspace():
+            start += 1
+        while end >= start and operand[end].isspace():
+            end -= 1
+    return operand[start : end + 1]
 
 
 class Unreducible(Exception):

@@ -1,7 +1,9 @@
 """A line-aware view of CI files (GitHub workflows, composite actions, GitLab CI) built on PyYAML's node tree.
 
 Files are only composed (``yaml.compose_all`` with the safe loader), never constructed: no tag is ever
-resolved to an object, GitLab's ``!reference`` tags are harmless, and every node keeps its line.
+resolved to an object, GitLab's ``!reference`` tags are harmless, and every node keeps its line. Files under
+``.github/`` are read as GitHub Actions reads them (duplicate keys, merge keys and custom tags refused, so the rules
+report them unknown); other CI files as GitLab does (a repeated key keeps its last value).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import yaml
 
 from annexa.collect.checkout import Checkout
 from annexa.errors import UnreadableFile
-from annexa.yamlio import YamlLimitError, compose_all_limited
+from annexa.yamlio import GITHUB, GITLAB, YamlLimitError, compose_all_limited
 
 CiKind = Literal["workflow", "action", "gitlab"]
 
@@ -98,9 +100,9 @@ def load_ci_file(checkout: Checkout, path: str) -> CiFile | CiYamlError:
     """Read and compose one CI file; unreadable files raise ``UnreadableFile``."""
     text = checkout.read_text(path)
     try:
-        docs = tuple(compose_all_limited(text))
+        docs = tuple(compose_all_limited(text, GITHUB if path.startswith(".github/") else GITLAB))
     except YamlLimitError as exc:
-        return CiYamlError(path, exc.line, f"refused: {exc.message}")
+        return CiYamlError(path, exc.line, f"refused: {exc.message}" + (f" at {exc.field}" if exc.field else ""))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         return CiYamlError(path, mark.line + 1 if mark else None, str(exc.problem or exc.context or "invalid YAML"))

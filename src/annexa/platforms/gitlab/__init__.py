@@ -7,15 +7,20 @@ Token: ``ANNEXA_GITLAB_TOKEN`` (a project access token: ``api`` to post the note
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from annexa.errors import AnnexaError
-from annexa.platforms.base import ChangeRead, CiContext, SettingsRead
+from annexa.collect.base_revision import BaseFiles, BaseRevision
+from annexa.collect.checkout import Checkout
+from annexa.errors import AnnexaError, CollectError
+from annexa.facts import ChangeSet
+from annexa.platforms.base import ChangeRead, CiContext, Published, SettingsRead, change_state_note
+from annexa.platforms.gitlab.base_files import GitLabBaseFiles
 from annexa.platforms.gitlab.client import GitLabClient, RetryPolicy
 from annexa.platforms.gitlab.mr import GitLabChangeCollector
 from annexa.platforms.gitlab.publish import GitLabPublisher
 from annexa.platforms.gitlab.settings import GitLabSettingsCollector
+from annexa.report import Report
 
 TOKEN_VARIABLES = ("ANNEXA_GITLAB_TOKEN", "GITLAB_TOKEN")
 JOB_TOKEN_NEEDS = ("a project access token with read_api (ANNEXA_GITLAB_TOKEN): CI_JOB_TOKEN cannot read "
@@ -62,36 +67,64 @@ class GitLabPlatform:
     """GitLab CI, one project, one pipeline."""
 
     name = "gitlab"
+    artifact_formats: tuple[str, ...] = ("codequality", "junit")
 
     def __init__(self, env: Mapping[str, str], retry: RetryPolicy | None = None) -> None:
         self.ctx = context_from_env(env)
         self.client = (GitLabClient(self.ctx.server_url, self.ctx.token, self.ctx.token_kind, retry)
                        if self.ctx.token else None)
         self._settings: GitLabSettingsCollector | None = None
+        self._fork = False
 
     def context(self) -> CiContext:
         """The CI context of this job."""
         return self.ctx
 
     def settings_collector(self) -> GitLabSettingsCollector | None:
-        """``None`` without a token, or with CI_JOB_TOKEN (which cannot read project settings)."""
+        """``None`` without a token, or with CI_JOB_TOKEN (which cannot read project settings); one collector
+        per run, so the project is read once however often it is asked for."""
         if self.client is None or self.ctx.token_kind == "job":
             return None
-        self._settings = GitLabSettingsCollector(self.client, self.ctx.repository)
+        if self._settings is None:
+            self._settings = GitLabSettingsCollector(self.client, self.ctx.repository)
         return self._settings
 
     def change_collector(self) -> GitLabChangeCollector | None:
-        """``None`` without a token that can read merge requests."""
-        if self.client is None or self.ctx.token_kind == "job":
+        """``None`` without a token that can read merge requests. The project's approval settings are read
+        first: with ``reset_approvals_on_push`` every approval left is of the current head."""
+        settings = self.settings_collector()
+        if self.client is None or settings is None:
             return None
-        raw = self._settings.raw if self._settings else None
-        reset = raw.approvals.get("reset_approvals_on_push") if raw and isinstance(raw.approvals, dict) else None
-        return GitLabChangeCollector(self.client, self.ctx.repository, reset if isinstance(reset, bool) else None)
+        raw = settings.read()
+        approvals = raw.approvals if not isinstance(raw, str) else None
+        reset = approvals.get("reset_approvals_on_push") if isinstance(approvals, dict) else None
+        return GitLabChangeCollector(self.client, self.ctx.repository, reset if isinstance(reset, bool) else None,
+                                     tier=settings.tier)
+
+    def change_and_base(self, checkout: Checkout, read: ChangeRead,
+                        notes: list[str]) -> tuple[ChangeSet | None, BaseFiles | None]:
+        """The MR's diffs, judged by its base commit (``diff_refs.base_sha``): from the clone when it has it, else
+        through the repository files API (a runner's shallow clone, ``GIT_DEPTH``, usually lacks it)."""
+        change = read.change
+        base_sha = change.base if change is not None else None
+        if not base_sha or len(base_sha) < 40:
+            return change, None
+        if checkout.is_git:
+            try:
+                return change, BaseRevision.open(checkout.root, base_sha)
+            except CollectError:
+                pass
+        if self.client is not None and self.ctx.token_kind == "private":
+            return change, GitLabBaseFiles(self.client, self.ctx.repository, base_sha)
+        return change, None
+
+    def finish(self, report: Report, files: Mapping[str, Path], published: Published, notes: Sequence[str]) -> None:
+        """Nothing more: the job log and the artifacts are the job's outputs."""
 
     def publisher(self) -> GitLabPublisher:
         """Writes the artifacts; posts the note only with a token that may."""
         client = self.client if self.ctx.token_kind == "private" else None
-        return GitLabPublisher(client, self.ctx.repository, self.ctx.change_number)
+        return GitLabPublisher(client, self.ctx.repository, self.ctx.change_number, fork=self._fork)
 
     def no_token_reason(self) -> str:
         """Why settings and the MR were not read."""
@@ -107,10 +140,7 @@ class GitLabPlatform:
                     "reports are in the job artifacts.")
         if settings.archived:
             return "The project is archived (read-only), so no merge request note was posted."
+        self._fork = change.fork
         if iid is None:
             return None
-        if change.state == "missing":
-            return f"Merge request !{iid} no longer exists (or the token cannot see it), so nothing was posted to it."
-        if change.state in ("closed", "merged"):
-            return f"Merge request !{iid} is {change.state}, so the report was not posted to it."
-        return None
+        return change_state_note(f"Merge request !{iid}", change.state, " (or the token cannot see it)")

@@ -1,8 +1,9 @@
 """A python-gitlab client with annexa's retry, pagination, tier and error policy.
 
 python-gitlab's own retries are switched off (it would sleep for any ``Retry-After``, however long): 429 is
-retried here with its ``Retry-After`` bounded by ``RetryPolicy.max_wait``, 5xx and connection errors with
-exponential backoff, then ``PlatformError``. A 4xx is never retried. The token never appears in a message.
+retried with its ``Retry-After`` bounded by ``RetryPolicy.max_wait``, 5xx and connection errors with exponential
+backoff, then ``PlatformError`` (the loop is ``annexa.platforms.retry``, shared with GitHub). A 4xx is never
+retried. The token never appears in a message.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import requests
 from gitlab.exceptions import GitlabError, GitlabHttpError
 
 from annexa.platforms.base import PlatformError
+from annexa.platforms.retry import Retryable, call_with_retries, transient
+from annexa.platforms.retry import RetryPolicy as BaseRetryPolicy
 
 T = TypeVar("T")
 
@@ -27,13 +30,8 @@ _NO_RETRY: dict[str, Any] = {"obey_rate_limit": False, "retry_transient_errors":
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
-    """Attempts for 429/5xx/timeouts, backoff base (seconds), the longest Retry-After honoured, request timeout."""
-
-    attempts: int = 4
-    backoff: float = 1.0
-    max_wait: float = 60.0
-    timeout: float = 20.0
+class RetryPolicy(BaseRetryPolicy):
+    """How hard to try on GitLab: the shared defaults (a Retry-After of up to a minute is honoured)."""
 
 
 def quote(path: str) -> str:
@@ -84,37 +82,18 @@ class GitLabClient:
 
     def call(self, fn: Callable[[], T], what: str = "GitLab API") -> T:
         """Run one API call with retries; ``PlatformError`` once it cannot succeed; 4xx errors propagate."""
-        failures = 0
-        while True:
-            try:
-                return fn()
-            except GitlabHttpError as exc:
+
+        def retryable(exc: Exception) -> Retryable | None:
+            if isinstance(exc, GitlabHttpError):
                 status = status_of(exc)
                 if status == 429:
                     wait = self._retry_after()
-                    failures += 1
-                    if failures >= self.policy.attempts:
-                        raise PlatformError(f"{what}: GitLab rate limit (HTTP 429 after {failures} attempts)") from None
-                    if wait > self.policy.max_wait:
-                        raise PlatformError(f"{what}: GitLab rate limit (asked to wait {wait:.0f}s)") from None
-                    self._sleep(wait)
-                    continue
-                if status >= 500:
-                    failures += 1
-                    if failures >= self.policy.attempts:
-                        raise PlatformError(
-                            f"{what}: GitLab API unavailable (HTTP {status} after {failures} attempts)"
-                        ) from None
-                    self._sleep(self.policy.backoff * 2 ** (failures - 1))
-                    continue
-                raise
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                failures += 1
-                if failures >= self.policy.attempts:
-                    raise PlatformError(
-                        f"{what}: GitLab API unreachable ({type(exc).__name__} after {failures} attempts)"
-                    ) from None
-                self._sleep(self.policy.backoff * 2 ** (failures - 1))
+                    return Retryable(lambda n: f"{what}: GitLab rate limit (HTTP 429 after {n} attempts)", wait=wait,
+                                     too_long=f"{what}: GitLab rate limit (asked to wait {wait:.0f}s)")
+                return transient(f"{what}: GitLab", exc, status)
+            return transient(f"{what}: GitLab", exc)
+
+        return call_with_retries(fn, retryable, self.policy, PlatformError, self._sleep)
 
     def _retry_after(self) -> float:
         headers = {k.lower(): v for k, v in self._last_headers.items()}

@@ -8,6 +8,7 @@ A refused write (CI_JOB_TOKEN, a read-only token on a fork MR) is a line in ``Pu
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,15 @@ ARTIFACTS = {"codequality": "gl-code-quality-report.json", "junit": "annexa-juni
 class GitLabPublisher:
     """Writes one run's results to one merge request and the job's artifact folder."""
 
-    def __init__(self, client: GitLabClient | None, project: str, mr_iid: int | None) -> None:
+    def __init__(self, client: GitLabClient | None, project: str, mr_iid: int | None, fork: bool = False) -> None:
         self.client = client
         self.project = project
         self.mr_iid = mr_iid
+        self.fork = fork
+        """The MR comes from a fork: a refusal is most likely the fork pipeline's token, and is said so."""
 
-    def publish(self, report: Report, rendered: Mapping[str, str], out_dir: Path, comment: bool) -> Published:
+    def publish(self, report: Report, rendered: Mapping[str, str], out_dir: Path, comment: bool, post: bool = True,
+                options: argparse.Namespace | None = None) -> Published:
         """Write the artifacts, then post or update the note when there is a merge request and a token."""
         published = Published()
         for fmt, name in ARTIFACTS.items():
@@ -53,6 +57,11 @@ class GitLabPublisher:
 
     def _refusal(self, exc: Exception) -> str:
         reason = describe(exc, "merge request note not posted")
+        if self.fork and status_of(exc) in (401, 403, 404):
+            return (f"Merge request !{self.mr_iid} comes from a fork and this pipeline's token cannot write to it "
+                    f"({reason}), so no note was posted; the report is in the job log and the Code Quality and "
+                    "JUnit artifacts. To post, run fork MR pipelines in the parent project, with a project access "
+                    "token that has the api scope.")
         if status_of(exc) in (401, 403, 404):
             return (f"{reason}; posting needs a project access token with the api scope and at least the Reporter "
                     "role (CI_JOB_TOKEN cannot write notes)")

@@ -19,26 +19,11 @@ from annexa.facts import BranchProtection, BypassActor, RepoSettings, Setting
 from annexa.paths import match_any
 from annexa.platforms.base import PlatformError, SettingsRead
 from annexa.platforms.gitlab.client import PREMIUM, ULTIMATE, GitLabClient, describe, quote, status_of
+from annexa.platforms.gitlab.tier import Tier as Tier  # re-exported (orgscan imports it from here)
 
 NO_ONE, DEVELOPER, MAINTAINER, ADMIN = 0, 30, 40, 60
 LEVEL_NAMES = {0: "No one", 30: "Developers + Maintainers", 40: "Maintainers", 60: "Administrators"}
 MAINTAINER_NEEDS = "a GitLab token of a Maintainer with read_api scope (protected branches need Maintainer)"
-
-
-@dataclass
-class Tier:
-    """What the server offers beyond Free, detected once per run from the first Premium endpoint."""
-
-    premium: bool | None = None
-    reason: str = ""
-
-    def note(self, exc: Exception) -> None:
-        """Record the answer of a Premium endpoint that refused (403 Free, 404 CE)."""
-        status = status_of(exc)
-        if status == 403:
-            self.premium, self.reason = False, f"{PREMIUM} (the project's tier answers 403 for this API)"
-        elif status == 404:
-            self.premium, self.reason = False, f"{PREMIUM} (GitLab CE does not have this API: 404)"
 
 
 @dataclass
@@ -171,7 +156,9 @@ class GitLabSettingsCollector:
         self.raw: ProjectRaw | None = None
 
     def read(self) -> ProjectRaw | str:
-        """The raw answers, or why the project itself cannot be read."""
+        """The raw answers, or why the project itself cannot be read (read once; later calls reuse them)."""
+        if self.raw is not None:
+            return self.raw
         pid = quote(self.project)
         try:
             project: dict[str, Any] = self.client.get(f"/projects/{pid}", what=f"project {self.project}")
@@ -211,20 +198,23 @@ class GitLabSettingsCollector:
         self.tier.premium = True
         return value
 
-    def collect(self, branch_patterns: Sequence[str] = ()) -> SettingsRead:
-        """Settings of the default branch and every protected branch rule's exact name matching a pattern."""
+    def collect(self, branch_patterns: Sequence[str] = (), base_branches: Sequence[str] = ()) -> SettingsRead:
+        """Settings of the default branch, the MR's target branch and every protected branch rule's exact name
+        matching a pattern."""
         raw = self.read()
         if isinstance(raw, str):
             return SettingsRead(None, raw)
-        return SettingsRead(settings_from(raw, self.project, branch_patterns),
+        return SettingsRead(settings_from(raw, self.project, branch_patterns, base_branches),
                             archived=bool(raw.project.get("archived")), empty=bool(raw.project.get("empty_repo")))
 
 
-def settings_from(raw: ProjectRaw, project: str, branch_patterns: Sequence[str] = ()) -> RepoSettings:
+def settings_from(raw: ProjectRaw, project: str, branch_patterns: Sequence[str] = (),
+                  base_branches: Sequence[str] = ()) -> RepoSettings:
     """``RepoSettings`` from the raw answers."""
     data = raw.project
     default = data.get("default_branch")
     names = [str(default)] if default else []
+    names += [b for b in base_branches if b and b not in names]
     if branch_patterns and isinstance(raw.protected, list):
         names += [str(p.get("name")) for p in raw.protected
                   if "*" not in str(p.get("name")) and match_any(list(branch_patterns), str(p.get("name")))

@@ -52,6 +52,10 @@ class _Dict(dict[str, object]):
 OPAQUE = _Opaque()
 
 
+MAX_ISSUES = 100
+"""Issues reported for one pickle before its walk stops (a hostile pickle can repeat one problem per opcode)."""
+
+
 class _Stop(Exception):
     """Ends the walk of one pickle after an issue that makes the rest meaningless."""
 
@@ -91,6 +95,10 @@ class _Walker:
 
     def issue(self, kind: Kind, message: str, name: str | None = None, fatal: bool = False) -> None:
         self.walk.issues.append(Issue(kind, message, self.member, self.offset, name))
+        if len(self.walk.issues) >= MAX_ISSUES:
+            self.walk.issues.append(Issue(Kind.LIMIT, f"more than {MAX_ISSUES} issues in one pickle; the rest is "
+                                          "not walked", self.member, self.offset, None))
+            raise _Stop
         if fatal:
             raise _Stop
 
@@ -395,7 +403,7 @@ def _dtype_size(dtype: object) -> tuple[int | None, bool]:
     kind, digits = spec[0], spec[1:]
     if kind == "O":
         return None, True
-    if not digits.isdigit():
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 18:  # never int() of '²' or 5,000 digits
         return None, False
     return int(digits) * (4 if kind == "U" else 1), False
 
@@ -405,11 +413,17 @@ def _shown(value: object) -> str:
 
 
 def _describe(value: object) -> str:
-    if isinstance(value, _Call):
-        return f"the result of calling {_describe(value.func)}"
+    calls = 0
+    while isinstance(value, _Call):  # iterative and bounded: a pickle can nest calls as deep as it is long
+        if calls == 3:
+            return "the result of calling " * calls + "a call nested deeper still"
+        calls += 1
+        value = value.func
     if isinstance(value, Global):
-        return value.name
-    return type(value).__name__ if not isinstance(value, _Opaque) else "an opaque value"
+        base = value.name
+    else:
+        base = type(value).__name__ if not isinstance(value, _Opaque) else "an opaque value"
+    return "the result of calling " * calls + base
 
 
 def walk_pickle(stream: Stream, allowed: frozenset[str], member: str = "") -> PickleWalk:
