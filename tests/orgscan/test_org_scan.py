@@ -267,3 +267,21 @@ def test_a_spent_rate_limit_is_waited_out_or_stops_the_scan_for_resume(org: Fake
     org.set_rate_limit_remaining("tok", 5000)
     assert main([*argv, "--resume"]) == 0
     assert "2 scanned" in capsys.readouterr().out
+
+
+def test_concurrent_workers_each_read_their_own_repository(tmp_path: Path) -> None:
+    from annexa.orgscan.github import OrgScanClient
+
+    with FakeGitHub(latency=0.01) as server:
+        server.add_token("tok", kind="admin")
+        for i in range(24):
+            name = f"acme/r{i:02d}"
+            server.add_repo(name)
+            server.add_branch(name, "main", sha=f"{i + 1:040x}")
+            server.set_file(name, f"models/only-r{i:02d}.bin", b"\x80\x04" + b"\x00x" * 999)
+        api = OrgScanClient("tok", server.base_url, RetryPolicy(attempts=2, backoff=0))
+        outcome = scan_org(api, "acme", State(tmp_path / "s.json"), workers=8)
+        assert outcome.failed == {}
+        for report in outcome.scanned:
+            short = report.run.repository.split("/")[1]
+            assert findings(report, "weights-in-lfs") == [("fail", f"models/only-{short}.bin", None)]

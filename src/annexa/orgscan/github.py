@@ -75,11 +75,26 @@ class OrgScanClient(GitHubClient):
     def __init__(self, token: str, base_url: str = "https://api.github.com", retry: Any = None,
                  sleep: Any = time.sleep, max_wait: float = 3600.0, notify: Any = None,
                  clock: Any = time.time) -> None:
+        self._local = threading.local()
+        self._make = functools.partial(GitHubClient, token, base_url, retry, sleep)
         super().__init__(token, base_url, retry, sleep)
         self.max_wait = max_wait
         self.notify = notify
         self._clock = clock
         self._wait_lock = threading.Lock()
+
+    @property
+    def gh(self) -> Any:
+        """One PyGithub ``Github`` per thread: its requester keeps one connection whose request and response are
+        separate steps, so threads sharing it can read each other's answers."""
+        mine = getattr(self._local, "gh", None)
+        if mine is None:
+            mine = self._local.gh = self._make().gh
+        return mine
+
+    @gh.setter
+    def gh(self, value: Any) -> None:
+        self._local.gh = value
 
     def call(self, fn: Any) -> Any:
         """``GitHubClient.call``, waiting out a spent primary rate limit."""
