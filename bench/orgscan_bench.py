@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT / "src"))
 from tests.fakes.github import FakeGitHub  # noqa: E402
 from tests.fakes.gitlab_group import FakeGitLabGroup  # noqa: E402
 
-from annexa.collect.github import GitHubClient, RetryPolicy  # noqa: E402
+from annexa.collect.github import RetryPolicy  # noqa: E402
+from annexa.orgscan.github import OrgScanClient  # noqa: E402
 from annexa.orgscan.run import Outcome, State, scan_group, scan_org  # noqa: E402
 from annexa.platforms.gitlab.client import GitLabClient  # noqa: E402
 from annexa.platforms.gitlab.client import RetryPolicy as GitLabRetry  # noqa: E402
@@ -93,7 +94,7 @@ def github(args: argparse.Namespace) -> None:
 
         def scan(label: str) -> None:
             server.clear_requests()
-            client = GitHubClient("tok", server.base_url, RetryPolicy(attempts=2, backoff=0))
+            client = OrgScanClient("tok", server.base_url, RetryPolicy(attempts=2, backoff=0))
             wall, outcome = timed(lambda: scan_org(client, "acme", State.load(state), workers=args.workers))
             reqs = server.requests
             listing = sum(1 for r in reqs if r.route == "POST /graphql" and "organization" in str(r.body))

@@ -47,8 +47,11 @@ _GROUP_ROUTES = [
 class FakeGitLabGroup(FakeGitLab):
     """A fake GitLab server with group listings and repository contents."""
 
-    def __init__(self, tier: str = "premium", latency: float = 0.0) -> None:
+    def __init__(self, tier: str = "premium", latency: float = 0.0, list_push_protection: bool = False) -> None:
+        """``list_push_protection``: the group listing carries ``secret_push_protection_enabled`` too (whether
+        GitLab's listing does is not documented; by default it is left to ``GET /projects/:id``)."""
         super().__init__(tier, latency)
+        self.list_push_protection = list_push_protection
         self._files: dict[str, dict[str, bytes]] = {}
         self._served = 0
 
@@ -95,7 +98,10 @@ class FakeGitLabGroup(FakeGitLab):
             "namespace": {"id": 7, "name": namespace.rsplit("/", 1)[-1], "path": namespace.rsplit("/", 1)[-1],
                           "kind": "group", "full_path": namespace, "parent_id": None},
         }
-        data.update({k: v for k, v in p.attrs.items() if k != "secret_push_protection_enabled"})
+        if self.list_push_protection and self.tier == "premium":
+            data["secret_push_protection_enabled"] = False
+        data.update({k: v for k, v in p.attrs.items()
+                     if k != "secret_push_protection_enabled" or self.list_push_protection})
         data["tag_list"] = list(data["topics"])
         return data
 

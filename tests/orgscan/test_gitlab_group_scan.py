@@ -220,3 +220,14 @@ def test_weight_files_past_the_read_limit_are_unknown_not_passed(group: FakeGitL
                                                   ("pass", "models/a.safetensors", None)]
     [gap] = [f for f in models.findings if f.rule == "weights-in-lfs" and f.status.value == "unknown"]
     assert "content not read by the org scan" in gap.message
+
+
+def test_a_listing_with_every_project_field_saves_the_project_request(tmp_path: Path) -> None:
+    with FakeGitLabGroup(list_push_protection=True) as fake:
+        seed(fake)
+        fake.set_project("acme/models", secret_push_protection_enabled=True)
+        outcome = scan_group(client(fake), "acme", State(tmp_path / "s.json"))
+        web, models = outcome.scanned
+        assert findings(models, "secret-push-protection-enabled") == [("pass", None, None)]
+        assert findings(web, "secret-push-protection-enabled") == [("fail", None, None)]
+        assert Counter(r.route for r in fake.requests)["GET /projects/:id"] == 0

@@ -214,3 +214,74 @@ def test_the_settings_part_costs_no_request_per_repository(tmp_path: Path) -> No
         [first] = [r for r in outcome.scanned if r.run.repository == "acme/r00"]
         assert findings(first, "branch-protected") == [("pass", None, None)]
         assert findings(first, "admins-cannot-bypass") == [("pass", None, None)]
+
+
+def test_listing_settings_defer_to_rest_when_the_listing_cannot_tell() -> None:
+    from annexa.orgscan import github as gh
+
+    rule = {"type": "DELETION", "parameters": None, "repositoryRuleset": {"databaseId": 7, "name": "r"}}
+    base = {"nameWithOwner": "acme/x", "visibility": "PRIVATE", "isEmpty": False, "pushedAt": None,
+            "defaultBranchRef": {"name": "main", "target": {"oid": "1" * 40}, "refUpdateRule": None,
+                                 "branchProtectionRule": None, "rules": {"nodes": [rule]}}}
+    api = GitHubClient("tok", "http://127.0.0.1:9", RetryPolicy(attempts=1, backoff=0))
+    # an App installation token shows no viewerPermission: who may bypass the ruleset is not known from GraphQL
+    assert gh.settings_from_listing(api, gh.parse_repo({**base, "viewerPermission": None})) is None
+    # an empty repository has no default branch ref to read protection from
+    assert gh.settings_from_listing(api, gh.parse_repo({**base, "defaultBranchRef": None})) is None
+    read = gh.settings_from_listing(api, gh.parse_repo({**base, "viewerPermission": "READ"}))
+    assert read is not None
+    [main] = read.branches
+    assert (main.protected.value, main.deletion_blocked.value, main.admins_cannot_bypass.value) == (True, True, None)
+    assert "write access to the repository" in str(main.admins_cannot_bypass.reason)
+
+
+def test_a_spent_rate_limit_is_waited_out_or_stops_the_scan_for_resume(org: FakeGitHub, tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from annexa.orgscan.github import OrgScanClient
+
+    told: list[str] = []
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        org.set_rate_limit_remaining("tok", 5000)  # the hour turns
+
+    org.set_rate_limit_remaining("tok", 0)
+    waiting = OrgScanClient("tok", org.base_url, RetryPolicy(attempts=2, backoff=0), sleep=sleep,
+                            max_wait=7200, notify=told.append)
+    outcome = scan_org(waiting, "acme", State(tmp_path / "a.json"))
+    assert ([r.run.repository for r in outcome.scanned], outcome.failed) == (["acme/models", "acme/web"], {})
+    assert len(slept) == 1 and 0 < slept[0] <= 3601
+    [message] = told
+    assert message.startswith("GitHub API rate limit spent: waiting until ") and " UTC (" in message
+    # too long a wait: the CLI stops with the reset time, exit 2, and --resume continues later
+    org.set_rate_limit_remaining("tok", 1)
+    monkeypatch.setenv("ANNEXA_GITHUB_TOKEN", "tok")
+    argv = ["org-scan", "--github-org", "acme", "--api-url", org.base_url, "--state", str(tmp_path / "b.json"),
+            "--history", f"sqlite:///{tmp_path / 'h.db'}", "--max-wait", "5"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "GitHub API rate limit spent until " in err and "run again with --resume after it" in err
+    assert "Traceback" not in err
+    org.set_rate_limit_remaining("tok", 5000)
+    assert main([*argv, "--resume"]) == 0
+    assert "2 scanned" in capsys.readouterr().out
+
+
+def test_concurrent_workers_each_read_their_own_repository(tmp_path: Path) -> None:
+    from annexa.orgscan.github import OrgScanClient
+
+    with FakeGitHub(latency=0.01) as server:
+        server.add_token("tok", kind="admin")
+        for i in range(24):
+            name = f"acme/r{i:02d}"
+            server.add_repo(name)
+            server.add_branch(name, "main", sha=f"{i + 1:040x}")
+            server.set_file(name, f"models/only-r{i:02d}.bin", b"\x80\x04" + b"\x00x" * 999)
+        api = OrgScanClient("tok", server.base_url, RetryPolicy(attempts=2, backoff=0))
+        outcome = scan_org(api, "acme", State(tmp_path / "s.json"), workers=8)
+        assert outcome.failed == {}
+        for report in outcome.scanned:
+            short = report.run.repository.split("/")[1]
+            assert findings(report, "weights-in-lfs") == [("fail", f"models/only-{short}.bin", None)]

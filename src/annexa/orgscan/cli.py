@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gitlab-url", default=os.environ.get("CI_SERVER_URL") or "https://gitlab.com",
                         help="GitLab server (default: $CI_SERVER_URL or https://gitlab.com)")
     parser.add_argument("--workers", type=int, default=4, help="repositories read at once (default 4)")
+    parser.add_argument("--max-wait", type=float, default=3600.0,
+                        help="GitHub: wait at most this many seconds for a spent rate limit to reset, else stop "
+                             "(resume with --resume); default 3600")
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -42,10 +46,15 @@ def parse_shard(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
+def _tell(message: str) -> None:
+    sys.stderr.write(f"annexa: {message}\n")
+    sys.stderr.flush()
+
+
 def run(args: argparse.Namespace, progress: Any) -> list[str]:
     """Scan; ``progress`` is a callback ``(repository, done, total, rate_remaining)``. Returns summary lines."""
-    from annexa.collect.github import GitHubClient
     from annexa.history import DEFAULT_URL, HistoryStore
+    from annexa.orgscan.github import OrgScanClient, RateLimited
     from annexa.orgscan.run import Filters, State, scan_group, scan_org, with_meta
     from annexa.platforms.gitlab.client import GitLabClient
 
@@ -81,11 +90,14 @@ def run(args: argparse.Namespace, progress: Any) -> list[str]:
                                  resume=args.resume, full=args.full, record=record, progress=progress,
                                  workers=args.workers)
         else:
-            outcome = scan_org(GitHubClient(token, args.api_url), org, state, filters=filters, shard=shard,
+            client = OrgScanClient(token, args.api_url, max_wait=args.max_wait, notify=_tell)
+            outcome = scan_org(client, org, state, filters=filters, shard=shard,
                                resume=args.resume, full=args.full, record=record, progress=progress,
                                workers=args.workers)
     except LookupError as exc:
         raise AnnexaError(str(exc)) from None
+    except RateLimited as exc:
+        raise AnnexaError(f"{org}: {exc.reason}; the state is in {state_path}") from None
     failing = sum(1 for r in outcome.scanned if r.verdict == "fail")
     lines = [f"annexa: {org} shard {shard[0]}/{shard[1]}: {len(outcome.scanned)} scanned ({failing} failing), "
              f"{len(outcome.unchanged)} unchanged since the last scan, {len(outcome.failed)} could not be scanned; "

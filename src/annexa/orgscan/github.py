@@ -10,9 +10,13 @@ candidates under weight paths, nested ``.gitattributes``, policy files, dataset 
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import hashlib
 import json
+import re
+import threading
+import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +33,6 @@ from annexa.collect.github import (
     Unavailable,
     _BranchRead,
     _classic_view,
-    _next_link,
     _ref_update_view,
     _Ruleset,
     _ruleset_view,
@@ -39,6 +42,83 @@ from annexa.facts import RepoSettings, Setting
 from annexa.paths import match_any
 from annexa.protection import FIELDS as PROTECTION_FIELDS
 from annexa.protection import Unread, nothing
+
+
+class RateLimited(Exception):
+    """The primary rate limit is spent and resets later than the scan may wait: stop, keep the state, resume."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def primary_reset(exc: GithubException) -> float | None:
+    """When GitHub says the primary (hourly) rate limit is spent: the epoch second it resets, else ``None``.
+
+    REST answers 403 or 429 with ``X-RateLimit-Remaining: 0``; GraphQL may answer 200 with an error of type
+    ``RATE_LIMITED`` (PyGithub raises it as a 400)."""
+    headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+    reset = headers.get("x-ratelimit-reset", "")
+    data = exc.data if isinstance(exc.data, Mapping) else {}
+    graphql_limited = any(isinstance(e, Mapping) and e.get("type") == "RATE_LIMITED" for e in data.get("errors") or ())
+    spent = exc.status in (403, 429) and headers.get("x-ratelimit-remaining") == "0"
+    if (spent or graphql_limited) and reset.strip().isdigit():
+        return float(reset)
+    return None
+
+
+class OrgScanClient(GitHubClient):
+    """The GitHub client of ``annexa org-scan``: a spent primary rate limit is waited out until its reset (the
+    time is told through ``notify``) when that is at most ``max_wait`` seconds away, else :class:`RateLimited`
+    stops the scan with the reset time (the state file keeps what was done for ``--resume``)."""
+
+    def __init__(self, token: str, base_url: str = "https://api.github.com", retry: Any = None,
+                 sleep: Any = time.sleep, max_wait: float = 3600.0, notify: Any = None,
+                 clock: Any = time.time) -> None:
+        self._local = threading.local()
+        self._make = functools.partial(GitHubClient, token, base_url, retry, sleep)
+        super().__init__(token, base_url, retry, sleep)
+        self.max_wait = max_wait
+        self.notify = notify
+        self._clock = clock
+        self._wait_lock = threading.Lock()
+
+    @property
+    def gh(self) -> Any:
+        """One PyGithub ``Github`` per thread: its requester keeps one connection whose request and response are
+        separate steps, so threads sharing it can read each other's answers."""
+        mine = getattr(self._local, "gh", None)
+        if mine is None:
+            mine = self._local.gh = self._make().gh
+        return mine
+
+    @gh.setter
+    def gh(self, value: Any) -> None:
+        self._local.gh = value
+
+    def call(self, fn: Any) -> Any:
+        """``GitHubClient.call``, waiting out a spent primary rate limit."""
+        waits = 0
+        while True:
+            try:
+                return super().call(fn)
+            except GithubException as exc:
+                reset = primary_reset(exc)
+                if reset is None:
+                    raise
+                waits += 1
+                wait = max(0.0, reset - self._clock()) + 1
+                when = dt.datetime.fromtimestamp(reset, dt.UTC).strftime("%H:%M:%S UTC")
+                if wait > self.max_wait or waits > 3:
+                    raise RateLimited(f"GitHub API rate limit spent until {when} ({wait:.0f} s, more than "
+                                      f"--max-wait {self.max_wait:.0f} s): run again with --resume after it"
+                                      ) from None
+                with self._wait_lock:  # one worker waits and tells; the others wait behind it
+                    left = max(1.0, reset - self._clock() + 1)
+                    if self.notify is not None:
+                        self.notify(f"GitHub API rate limit spent: waiting until {when} ({left:.0f} s)")
+                    self._sleep(left)
+
 
 PAGE = 25
 """Repositories per listing query (each carries a few file objects; GitHub caps a query at 500,000 nodes)."""
@@ -311,7 +391,7 @@ def org_security(client: GitHubClient, org: str, cache: dict[str, Any]) -> dict[
         else:
             items = [{"full_name": r.get("full_name"), "security_and_analysis": r.get("security_and_analysis")}
                      for r in data or [] if isinstance(r, Mapping)]
-            nxt = _next_link(answer_headers)
+            nxt = _next_page(answer_headers)
             etag = next((str(v) for k, v in (answer_headers or {}).items() if k.lower() == "etag"), None)
             if etag:
                 cache[key] = {"etag": etag, "items": items, "next": nxt}
@@ -319,6 +399,13 @@ def org_security(client: GitHubClient, org: str, cache: dict[str, Any]) -> dict[
             out[str(item.get("full_name")).lower()] = item.get("security_and_analysis")
         url, params = nxt, None
     return out
+
+
+def _next_page(headers: Mapping[str, Any] | None) -> str | None:
+    """The ``rel="next"`` URL of a ``Link`` header."""
+    link = next((str(v) for k, v in (headers or {}).items() if str(k).lower() == "link"), "")
+    match = re.search(r'<([^>]+)>;\s*rel="next"', link)
+    return match.group(1) if match else None
 
 
 _PARAMS = {
@@ -404,6 +491,10 @@ def settings_from_listing(client: GitHubClient, listing: RepoListing) -> RepoSet
     name = str(ref["name"])
     admin = node.get("viewerPermission") == "ADMIN"
     rule_nodes = list((ref.get("rules") or {}).get("nodes") or ())
+    if rule_nodes and node.get("viewerPermission") is None:
+        # no permission shown (GitHub App installation tokens): whether the bypass lists are visible is not
+        # known, so the REST collector, which can tell, reads this repository
+        return None
     classic, bpr = ref.get("refUpdateRule"), ref.get("branchProtectionRule")
     read = _BranchRead(name, protected=bool(classic or bpr or rule_nodes))
     if not read.protected:

@@ -239,8 +239,11 @@ def scan_org(
     """Scan the org; ``record(report, meta)`` is called for every repository scanned, in listing order.
 
     Up to ``workers`` repositories of a page are read and checked at once (GitHub asks for few concurrent
-    requests; four stays far below its secondary limits).
+    requests; four stays far below its secondary limits), with an :class:`~annexa.orgscan.github.OrgScanClient`
+    (one connection per thread); any other client is used by one worker.
     """
+    if not isinstance(client, gh.OrgScanClient):
+        workers = 1  # a plain client shares one PyGithub connection, which is not safe across threads
     security = gh.org_security(client, org, state.cache)
 
     def pages(cursor: str | None) -> Iterator[tuple[str | None, gh.Page]]:
