@@ -156,7 +156,10 @@ def param_problem(spec: Any, value: Any) -> str | None:
             return f"must be a list, not {_kind(value)}"
         if len(value) > MAX_PARAM_ITEMS:
             return f"more than {MAX_PARAM_ITEMS:,} items"
-        long = next((i for i, v in enumerate(value) if isinstance(v, str) and len(v) > MAX_PARAM_STR), None)
+        other = next((i for i, v in enumerate(value) if not isinstance(v, str)), None)
+        if other is not None:  # every list parameter in the catalog is a list of names, globs or texts
+            return f"item {other} must be text, not {_kind(value[other])}"
+        long = next((i for i, v in enumerate(value) if len(v) > MAX_PARAM_STR), None)
         if long is not None:
             return f"item {long} is longer than {MAX_PARAM_STR:,} characters"
     return None

@@ -57,10 +57,10 @@ from tests.support import make_checkout
 )
 def test_github_patterns(pattern: str, path: str, matches: bool) -> None:
     compiled = compile_github(pattern.replace("\\ ", " "))
-    assert compiled.regex is not None
+    assert compiled.regex is not None or compiled.literal is not None
     assert compiled.matches(path) is matches
     # the linear segment matcher, used for patterns with many wildcards, agrees
-    assert replace(compiled, regex=None).matches(path) is matches
+    assert replace(compiled, regex=None, literal=None).matches(path) is matches
 
 
 @pytest.mark.parametrize(
@@ -99,9 +99,9 @@ def test_github_patterns(pattern: str, path: str, matches: bool) -> None:
 )
 def test_gitlab_patterns(pattern: str, path: str, matches: bool) -> None:
     compiled = compile_gitlab(pattern)
-    assert compiled.regex is not None
+    assert compiled.regex is not None or compiled.literal is not None
     assert compiled.matches(path) is matches
-    assert replace(compiled, regex=None).matches(path) is matches
+    assert replace(compiled, regex=None, literal=None).matches(path) is matches
 
 
 def test_pathological_pattern_is_matched_without_backtracking() -> None:
@@ -129,7 +129,7 @@ def test_regex_and_segment_matcher_agree(platform: str) -> None:
         pattern = ("/" if rng.random() < 0.3 else "") + pattern + ("/" if rng.random() < 0.3 else "")
         path = "/".join(rng.choice(names) for _ in range(rng.randint(1, 5)))
         compiled = compile_(pattern)
-        if compiled.regex is not None and compiled.matches(path) != replace(compiled, regex=None).matches(path):
+        if compiled.matches(path) != replace(compiled, regex=None, literal=None).matches(path):
             disagree.append((pattern, path))
     assert disagree == []
 

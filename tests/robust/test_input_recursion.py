@@ -102,3 +102,12 @@ def test_gitlab_section_approval_count_is_never_an_int_error(tmp_path: Path, cou
     found = run_rule("codeowners-valid", checkout)
     assert [(r.status, r.location.path if r.location else None, r.location.line if r.location else None,
              r.message) for r in found] == [(Status.FAIL, ".gitlab/CODEOWNERS", 2, f".gitlab/CODEOWNERS:2: {problem}")]
+
+
+@pytest.mark.parametrize("notebook", [
+    '{"cells": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    '{"cells": [{"source": ["x = 1"], "n": ' + "9" * 5000 + "}]}",
+], ids=["100000-deep", "5000-digit-number"])
+def test_notebook_json_past_the_json_reader_is_scanned_as_text(tmp_path: Path, notebook: str) -> None:
+    found = run_rule("no-secrets-in-change", make_checkout(tmp_path, {"nb.ipynb": notebook}))
+    assert [(r.status, r.message) for r in found] == [(Status.PASS, "No secrets in 1 files (1 lines, full checkout)")]

@@ -129,3 +129,17 @@ def test_yaml_snapshot_is_held_to_the_same_schema_and_limits(tmp_path: Path) -> 
         load_snapshot(path)
     assert str(caught.value) == (f"{path}:6: branches.main.required_approvals: refused: duplicate key "
                                  "'required_approvals' (first at line 5)")
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("[release/*, [nested]]", "item 1 must be text, not a list"),
+    ("[{a: 1}]", "item 0 must be text, not a mapping"),
+    ("[1]", "item 0 must be text, not a whole number"),
+    ("['" + "x" * 1001 + "']", "item 0 is longer than 1,000 characters"),
+])
+def test_list_parameters_are_lists_of_bounded_text(tmp_path: Path, value: str, problem: str) -> None:
+    path = tmp_path / ".annexa.yml"
+    path.write_text(f"params:\n  approvals-required:\n    branches: {value}\n")
+    with pytest.raises(InputErrors) as caught:
+        load_config(path, ".annexa.yml", {rule: spec.params for rule, spec in load_catalog().items()})
+    assert messages(caught.value) == [f".annexa.yml:3: params.approvals-required.branches: {problem}"]

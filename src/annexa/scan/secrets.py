@@ -586,8 +586,8 @@ def load_baseline(
         return {}, f"{name}: {exc.reason}"
     except CollectError as exc:
         return {}, f"{name} in the base revision: {exc}"
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        return {}, f"{name}: not a detect-secrets baseline ({type(exc).__name__}: {exc})"
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        return {}, f"{name}: not a detect-secrets baseline ({type(exc).__name__}: {str(exc)[:200]})"
     return allowed, None
 
 
@@ -598,9 +598,13 @@ def notebook_lines(raw: list[str]) -> list[int] | None:
     image and other binary outputs are never located, so never scanned.
     """
     try:
-        doc = json.loads("".join(raw))
-    except ValueError:
+        return _notebook_lines(raw)
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than JSON's reader goes: read as text
         return None
+
+
+def _notebook_lines(raw: list[str]) -> list[int] | None:
+    doc = json.loads("".join(raw))
     if not isinstance(doc, dict) or not isinstance(doc.get("cells"), list):
         return None
     wanted: list[int] = []
