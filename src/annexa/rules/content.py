@@ -340,6 +340,15 @@ def _plain(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
 
 _CiLoader.add_multi_constructor("!", _plain)
 
+
+def _ci_construct(node: yaml.Node) -> Any:
+    """The Python value of one composed CI document (GitLab's tags read as plain values)."""
+    loader = _CiLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
 _PR_TRIGGERS = ("pull_request", "pull_request_target")
 
 
@@ -496,8 +505,8 @@ def _ci_platform(checkout: Any, platform: str, files: list[str], patterns: Mappi
     for path in files:
         try:
             text = checkout.read_text(path)
-            compose_all_limited(text)  # size, depth and alias limits before constructing anything
-            docs = [d for d in yaml.load_all(text, Loader=_CiLoader) if isinstance(d, Mapping)]
+            # composed once within the size, depth and alias limits (libyaml), then constructed from the nodes
+            docs = [d for d in map(_ci_construct, compose_all_limited(text)) if isinstance(d, Mapping)]
         except UnreadableFile as exc:
             errors.append(f"{path}: {exc.reason}")
             continue
