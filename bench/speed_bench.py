@@ -10,14 +10,17 @@ Cases (every one does real work on real bytes):
 - full 20k: a generated repository of 20,000 small Python files (bench/check_bench.py's generator, no weights).
 - one model file: a directory holding one 64 MB torch-style zip checkpoint with a pickle inside, against
   picklescan and modelaudit from a separate virtualenv (``--bench-venv``; missing tools are reported as such).
-The semgrep floor is semgrep itself on one empty file with the same rules: no scan can be faster than that.
-``--profile`` prints the top 10 functions by cumulative time of the PR 50 case (cProfile).
+The semgrep floors are semgrep itself on one empty file with the same rules, once with the classic command line a
+user runs (the peer column) and once with the native one annexa runs (``semgrep scan --experimental``): no scan
+that runs semgrep can be faster than its floor.
+``--profile`` prints the top 10 functions by own time and by cumulative time of the PR 50 case (cProfile, in a
+subprocess). ``ANNEXA_BENCH_SRC=/path/to/other/checkout/src`` measures another annexa tree (a "before" commit)
+with the same script.
 """
 
 from __future__ import annotations
 
 import argparse
-import cProfile
 import io
 import os
 import pstats
@@ -33,12 +36,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 BIN = Path(sys.executable).parent
+SRC = os.environ.get("ANNEXA_BENCH_SRC")
+ENV = {**os.environ, "PYTHONPATH": SRC} if SRC else None
+"""annexa runs from this tree's install, or from ``ANNEXA_BENCH_SRC`` when set."""
 
 
 def timed(command: Sequence[str], cwd: Path | None = None) -> float:
     """Wall seconds of one command (its output is discarded; a crash is an error)."""
     start = time.perf_counter()
-    done = subprocess.run(list(command), cwd=cwd, capture_output=True, check=False)
+    done = subprocess.run(list(command), cwd=cwd, capture_output=True, check=False, env=ENV)
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"{command[0]} failed ({done.returncode}): {done.stderr.decode()[-800:]}")
@@ -46,14 +52,14 @@ def timed(command: Sequence[str], cwd: Path | None = None) -> float:
 
 
 def semgrep_config(out: Path) -> Path:
-    """annexa's semgrep rules as one semgrep config file."""
-    import yaml
+    """annexa's semgrep rules as one semgrep config file (JSON: both command lines read it)."""
+    import json
 
     from annexa.catalog import load_catalog
     from annexa.scan.semgrep import semgrep_rules
 
-    path = out / "rules.yml"
-    path.write_text(yaml.safe_dump({"rules": semgrep_rules(load_catalog())}), encoding="utf-8")
+    path = out / "rules.json"
+    path.write_text(json.dumps({"rules": semgrep_rules(load_catalog())}), encoding="utf-8")
     return path
 
 
@@ -96,6 +102,18 @@ def checkpoint(path: Path, size: int) -> None:
                 handle.write(chunk)
 
 
+def profile(repo: Path, base: str, tmp: Path) -> str:
+    """Top 10 functions by own and by cumulative time of one PR check (cProfile in a subprocess)."""
+    out = tmp / "check.prof"
+    subprocess.run([sys.executable, "-m", "cProfile", "-o", str(out), str(BIN / "annexa"), *annexa(str(repo),
+                    "--base", base)[1:]], capture_output=True, check=False, env=ENV)
+    text = io.StringIO()
+    stats = pstats.Stats(str(out), stream=text)
+    for order in ("tottime", "cumulative"):
+        stats.sort_stats(order).print_stats(10)
+    return text.getvalue()
+
+
 def row(name: str, ours: float, theirs: dict[str, float | None]) -> str:
     cells = [f"{name:14}", f"annexa {ours:7.2f} s"]
     for tool, wall in theirs.items():
@@ -119,9 +137,10 @@ def main() -> int:
         tmp = Path(tmp_name)
         config = semgrep_config(tmp)
         (tmp / "empty.py").write_text("")
-        floor = timed([str(BIN / "semgrep"), "scan", "--metrics=off", "--disable-version-check", "--quiet",
-                       "--config", str(config), "--json", str(tmp / "empty.py")])
-        lines.append(f"semgrep floor (one empty file, annexa's rules): {floor:.2f} s")
+        for label, extra in (("classic", []), ("native --experimental", ["--experimental"])):
+            floor = timed([str(BIN / "semgrep"), "scan", *extra, "--metrics=off", "--disable-version-check",
+                           "--quiet", "--config", str(config), "--json", str(tmp / "empty.py")])
+            lines.append(f"semgrep floor, {label} (one empty file, annexa's rules): {floor:.2f} s")
         empty = tmp / "empty"
         empty.mkdir()
         lines.append(row("empty dir", timed(annexa(str(empty))), {}))
@@ -132,16 +151,7 @@ def main() -> int:
             lines.append(row(f"PR {len(files)}", ours, {"detect-secrets": secrets, "semgrep": semgrep})
                          + f"  (diffusers {base[:8]}..HEAD)")
             if target == 50 and args.profile:
-                profile = cProfile.Profile()
-                from annexa.cli import main as annexa_main
-
-                profile.enable()
-                annexa_main(["check", str(args.diffusers), "--base", base, "--format", "json", "--output",
-                             os.devnull])
-                profile.disable()
-                text = io.StringIO()
-                pstats.Stats(profile, stream=text).sort_stats("cumulative").print_stats(10)
-                lines.append(text.getvalue())
+                lines.append(profile(args.diffusers, base, tmp))
         every = subprocess.run(["git", "ls-files"], cwd=args.peft, capture_output=True, text=True,
                                check=True).stdout.split()
         every = [f for f in every if (args.peft / f).is_file()]
