@@ -177,6 +177,8 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
             out.print(message, markup=False)
         from annexa.history import cli as history_cli
 
+        if getattr(args, "output_dir", None) is None and "report-json" in outcome.files:
+            args.output_dir = outcome.files["report-json"].parent  # the platform's artifact folder
         for message in history_cli.after_ci(outcome.report, outcome.history, args, os.environ):
             out.print(message, markup=False)
         return outcome.exit_code

@@ -190,3 +190,27 @@ def test_missing_merge_request(fake: FakeGitLab, workspace: Path) -> None:
     outcome = _run(ci_env(fake, workspace, iid=99))
     assert any("Merge request !99 no longer exists" in m for m in outcome.messages)
     assert _status(outcome)["weights-owner-approved"][0] is Status.UNKNOWN
+
+
+def test_cli_main_without_output_dir_keeps_the_run_record_with_the_artifacts(
+        fake: FakeGitLab, workspace: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The run record goes to the platform's artifact folder ($CI_PROJECT_DIR/annexa-report), not to a
+    `.annexa/annexa` folder of the working directory that no `artifacts: paths:` keeps."""
+    from annexa.cli import main
+
+    _mr(fake)
+    for key, value in ci_env(fake, workspace).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("RUNNER_TEMP", raising=False)
+    monkeypatch.chdir(workspace)
+    code = main(["ci"])
+    printed = capsys.readouterr().out
+    out = workspace / "annexa-report"
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "annexa-junit.xml", "annexa-record.json", "gl-code-quality-report.json", "report.json", "report.md"]
+    assert f"annexa: run record written to {out / 'annexa-record.json'}" in printed
+    assert not (workspace / ".annexa").exists()
+
