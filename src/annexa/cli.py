@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="list only findings at or above SEV in text/markdown; the verdict and exit code still "
                             "follow the full run")
 
-    commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report",
+    commands.add_parser("ci", help="inside GitHub Actions or GitLab CI: check the pull or merge request and "
+                        "publish the report",
                         populate=_ci_arguments)
     settings_parser = commands.add_parser("settings", help="repository settings from the platform API")
     settings_parser.add_subparsers(dest="settings_command", required=True, metavar="COMMAND").add_parser(

@@ -214,3 +214,11 @@ def test_cli_main_without_output_dir_keeps_the_run_record_with_the_artifacts(
     assert f"annexa: run record written to {out / 'annexa-record.json'}" in printed
     assert not (workspace / ".annexa").exists()
 
+
+def test_ci_help_names_both_platforms(capsys: pytest.CaptureFixture[str]) -> None:
+    from annexa.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "ci inside GitHub Actions or GitLab CI: check the pull or merge request and publish the report" in printed
