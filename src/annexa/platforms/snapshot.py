@@ -46,7 +46,7 @@ def _value(setting: Setting[Any]) -> Any:
     if setting.reason:
         out["reason"] = setting.reason
     if setting.bypass:
-        out["bypass"] = [str(b) for b in setting.bypass]
+        out["bypass"] = [b.label for b in setting.bypass]
     if setting.not_enforced:
         out["not_enforced"] = list(setting.not_enforced)
     return out
