@@ -47,3 +47,14 @@ def test_snapshot_writes_who_may_bypass_as_readable_labels(fake: FakeGitLab, tmp
     assert "BypassActor(" not in out.read_text()
     [main_branch] = load_snapshot(out).branches
     assert main_branch.protected.bypass_labels == ["Maintainers (may unprotect)"]
+
+
+def test_a_missing_project_names_the_status_once(fake: FakeGitLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """GitLab's message repeats the status ("404 Project Not Found"); the error says it once."""
+    monkeypatch.setenv("ANNEXA_GITLAB_TOKEN", TOKEN)
+    out = tmp_path / "s.json"
+    assert main(["settings", "snapshot", "--gitlab", "acme/none", "--api-url", fake.url, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "error: cannot read the settings of acme/none: project acme/none: HTTP 404 Project Not Found\n")
+    assert not out.exists()
