@@ -46,7 +46,7 @@ def test_branch_pipeline_checks_the_branch_without_a_merge_request(fake: FakeGit
     assert "annexa: " + BRANCH_PIPELINE[0].upper() + BRANCH_PIPELINE[1:] + "." in outcome.messages
     assert _found(outcome, "branch-protected")[0] is Status.PASS  # the branch's settings are still checked
     assert _found(outcome, "weights-owner-approved") == (
-        Status.UNKNOWN, "A model owner approved the pull request's weight changes: needs a pull or merge request",
+        Status.UNKNOWN, "Weight changes are approved by a model owner: needs a pull or merge request",
         BRANCH_PIPELINE)
     assert outcome.report.run.pull_request is None and outcome.report.run.ref == "refs/heads/main"
     assert not [r for r in fake.requests if "/merge_requests" in r.path] and _writes(fake) == []
