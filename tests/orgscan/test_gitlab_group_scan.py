@@ -231,3 +231,21 @@ def test_a_listing_with_every_project_field_saves_the_project_request(tmp_path: 
         assert findings(models, "secret-push-protection-enabled") == [("pass", None, None)]
         assert findings(web, "secret-push-protection-enabled") == [("fail", None, None)]
         assert Counter(r.route for r in fake.requests)["GET /projects/:id"] == 0
+
+
+def test_the_default_state_file_is_the_one_the_help_names(group: FakeGitLabGroup, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ANNEXA_GITLAB_TOKEN", "tok")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["org-scan", "--help"])
+    helptext = " ".join(capsys.readouterr().out.split())
+    assert ("state file (default: .annexa/org-scan-ORG-K-of-N.json, .annexa/org-scan-gitlab-GROUP-K-of-N.json "
+            "for a GitLab group)") in helptext
+    assert "--api-url API_URL GitHub API root (default: $GITHUB_API_URL or https://api.github.com)" in helptext
+    assert "file listing owner/name (GitLab: group/sub/project) per line" in helptext
+    assert main(["org-scan", "--gitlab-group", "acme", "--gitlab-url", group.url, "--shard", "1/1",
+                 "--history", f"sqlite:///{tmp_path / 'h.db'}"]) == 0
+    assert "state in .annexa/org-scan-gitlab-acme-1-of-1.json" in capsys.readouterr().out
+    assert [p.name for p in (tmp_path / ".annexa").iterdir()] == ["org-scan-gitlab-acme-1-of-1.json"]
