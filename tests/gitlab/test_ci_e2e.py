@@ -222,3 +222,13 @@ def test_ci_help_names_both_platforms(capsys: pytest.CaptureFixture[str]) -> Non
         main(["--help"])
     printed = " ".join(capsys.readouterr().out.split())
     assert "ci inside GitHub Actions or GitLab CI: check the pull or merge request and publish the report" in printed
+
+
+def test_settings_messages_on_gitlab_do_not_speak_of_pull_requests_only(fake: FakeGitLab, workspace: Path) -> None:
+    _mr(fake)
+    found = _status(_run(ci_env(fake, workspace), "--output-dir", str(workspace / "out")))
+    assert found["pull-request-required"] == (
+        Status.PASS, "Changes to main require a pull or merge request (protected branch 'main' push_access_levels)")
+    assert found["stale-approvals-dismissed"] == (
+        Status.PASS, "New pushes to a pull or merge request into main dismiss earlier approvals "
+        "(project approval setting reset_approvals_on_push)")
