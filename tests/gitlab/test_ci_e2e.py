@@ -147,7 +147,8 @@ def test_branch_pipeline_has_no_merge_request(fake: FakeGitLab, workspace: Path)
     outcome = _run(ci_env(fake, workspace, iid=None))
     found = _status(outcome)
     assert found["weights-owner-approved"][0] is Status.UNKNOWN
-    assert any("no merge request: this is a push pipeline" in m.lower() for m in outcome.messages)
+    assert any("no merge request: this push pipeline checks the default branch main" in m.lower()
+               for m in outcome.messages)
     assert not [r for r in fake.requests if r.method == "POST"]
 
 
