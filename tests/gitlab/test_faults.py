@@ -110,3 +110,16 @@ def test_no_token_in_anything_written(fake: FakeGitLab, workspace: Path, token: 
     text = "\n".join(written)
     for secret in (TOKEN, READ_TOKEN, JOB_TOKEN):
         assert secret not in text
+
+
+def test_a_rejected_token_says_why_no_note_was_posted(fake: FakeGitLab, workspace: Path) -> None:
+    """A revoked ANNEXA_GITLAB_TOKEN (401): the job log says the token is invalid (not that CI_JOB_TOKEN cannot
+    read), and nothing is written."""
+    fake.add_mr(PROJECT, 7, diffs=[diff_for(WEIGHT, ["stub"], new=True)])
+    outcome = _run(ci_env(fake, workspace, token="glpat-revoked"), workspace / "out")
+    why = ("merge request !7: GitLab rejected the token (401 Unauthorized): ANNEXA_GITLAB_TOKEN (or GITLAB_TOKEN) "
+           "is invalid, expired or revoked; give annexa a valid project access token with read_api")
+    assert f"annexa: No merge request note was posted: {why}." in outcome.messages
+    assert _found(outcome, "weights-owner-approved")[0] is Status.UNKNOWN
+    assert not [m for m in outcome.messages if "CI_JOB_TOKEN" in m]
+    assert _writes(fake) == []

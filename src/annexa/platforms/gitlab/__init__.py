@@ -157,4 +157,6 @@ class GitLabPlatform:
         self._fork = change.fork
         if iid is None:
             return None
+        if change.state == "unreadable" and change.reason:  # e.g. a revoked token: say why the MR has no note
+            return f"No merge request note was posted: {change.reason}."
         return change_state_note(f"Merge request !{iid}", change.state, " (or the token cannot see it)")
