@@ -233,3 +233,12 @@ def test_settings_messages_on_gitlab_do_not_speak_of_pull_requests_only(fake: Fa
     assert found["stale-approvals-dismissed"] == (
         Status.PASS, "New pushes to a pull or merge request into main dismiss earlier approvals "
         "(project approval setting reset_approvals_on_push)")
+
+
+def test_the_merge_request_note_does_not_speak_of_a_pull_request(fake: FakeGitLab, workspace: Path) -> None:
+    _mr(fake, approver=None)
+    _run(ci_env(fake, workspace), "--output-dir", str(workspace / "out"))
+    [note] = fake.notes(PROJECT, 7)
+    body = note["body"]
+    assert "weights-owner-approved" in body and "approve the pull or merge request after its last push" in body
+    assert "pull request" not in body.replace("pull or merge request", "")
