@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="list only findings at or above SEV in text/markdown; the verdict and exit code still "
                             "follow the full run")
 
-    commands.add_parser("ci", help="inside GitHub Actions: check the pull request and publish the report",
+    commands.add_parser("ci", help="inside GitHub Actions or GitLab CI: check the pull or merge request and "
+                        "publish the report",
                         populate=_ci_arguments)
     settings_parser = commands.add_parser("settings", help="repository settings from the platform API")
     settings_parser.add_subparsers(dest="settings_command", required=True, metavar="COMMAND").add_parser(
@@ -177,6 +178,8 @@ def _dispatch(args: argparse.Namespace, out: Console) -> int:
             out.print(message, markup=False)
         from annexa.history import cli as history_cli
 
+        if getattr(args, "output_dir", None) is None and "report-json" in outcome.files:
+            args.output_dir = outcome.files["report-json"].parent  # the platform's artifact folder
         for message in history_cli.after_ci(outcome.report, outcome.history, args, os.environ):
             out.print(message, markup=False)
         return outcome.exit_code

@@ -40,6 +40,8 @@ def run(args: argparse.Namespace) -> tuple[str, list[str]]:
     from annexa import fix
     from annexa.engine import load_inputs
 
+    if not args.path.is_dir():  # else the shipped defaults would silently stand in for the repository's policies
+        raise AnnexaError(f"--path {args.path}: not a directory (the checkout whose .annexa.yml and policies apply)")
     inputs = load_inputs(args.path, args.config, args.policies)
     want = fix.desired(inputs)
     gitlab_token = next((os.environ[v] for v in GITLAB_TOKEN_VARIABLES if os.environ.get(v)), None)

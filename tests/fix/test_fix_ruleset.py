@@ -85,3 +85,12 @@ def test_apply_shows_the_diff_then_creates_then_updates(tmp_path: Path, monkeypa
         assert re.search(r'^\+\s+"required_approving_review_count": 4,$', out, re.M) and "ruleset updated" in out
         assert "tok-admin" not in out
         assert contract_problems(server) == []
+
+
+def test_a_path_that_is_not_a_checkout_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "nope"
+    assert main(["fix", "ruleset", "--repo", "acme/models", "--path", str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == (f"error: --path {missing}: not a directory (the checkout whose .annexa.yml and "
+                            "policies apply)\n")

@@ -113,7 +113,8 @@ def test_the_owner_role_comes_from_the_parameters() -> None:
 
 
 @pytest.mark.parametrize(("change", "pull", "config", "status", "message", "needs"), [
-    (None, None, OWNERS, Status.UNKNOWN, "Whether a model owner approved the weight changes needs a pull request",
+    (None, None, OWNERS, Status.UNKNOWN,
+     "Whether a model owner approved the weight changes needs a pull or merge request",
      "no pull request context: run in a pull request (annexa ci)"),
     (CODE_ONLY, pr(), OWNERS, Status.NOT_APPLICABLE, "PR #7 changes no model weight files", None),
     (ChangeSet("base", CODE_ONLY.files, truncated=True), pr(), OWNERS, Status.UNKNOWN,

@@ -147,7 +147,8 @@ def test_branch_pipeline_has_no_merge_request(fake: FakeGitLab, workspace: Path)
     outcome = _run(ci_env(fake, workspace, iid=None))
     found = _status(outcome)
     assert found["weights-owner-approved"][0] is Status.UNKNOWN
-    assert any("no merge request: this is a push pipeline" in m.lower() for m in outcome.messages)
+    assert any("no merge request: this push pipeline checks the default branch main" in m.lower()
+               for m in outcome.messages)
     assert not [r for r in fake.requests if r.method == "POST"]
 
 
@@ -190,3 +191,54 @@ def test_missing_merge_request(fake: FakeGitLab, workspace: Path) -> None:
     outcome = _run(ci_env(fake, workspace, iid=99))
     assert any("Merge request !99 no longer exists" in m for m in outcome.messages)
     assert _status(outcome)["weights-owner-approved"][0] is Status.UNKNOWN
+
+
+def test_cli_main_without_output_dir_keeps_the_run_record_with_the_artifacts(
+        fake: FakeGitLab, workspace: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The run record goes to the platform's artifact folder ($CI_PROJECT_DIR/annexa-report), not to a
+    `.annexa/annexa` folder of the working directory that no `artifacts: paths:` keeps."""
+    from annexa.cli import main
+
+    _mr(fake)
+    for key, value in ci_env(fake, workspace).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+    monkeypatch.delenv("RUNNER_TEMP", raising=False)
+    monkeypatch.chdir(workspace)
+    code = main(["ci"])
+    printed = capsys.readouterr().out
+    out = workspace / "annexa-report"
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "annexa-junit.xml", "annexa-record.json", "gl-code-quality-report.json", "report.json", "report.md"]
+    assert f"annexa: run record written to {out / 'annexa-record.json'}" in printed
+    assert not (workspace / ".annexa").exists()
+
+
+def test_ci_help_names_both_platforms(capsys: pytest.CaptureFixture[str]) -> None:
+    from annexa.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "ci inside GitHub Actions or GitLab CI: check the pull or merge request and publish the report" in printed
+
+
+def test_settings_messages_on_gitlab_do_not_speak_of_pull_requests_only(fake: FakeGitLab, workspace: Path) -> None:
+    _mr(fake)
+    found = _status(_run(ci_env(fake, workspace), "--output-dir", str(workspace / "out")))
+    assert found["pull-request-required"] == (
+        Status.PASS, "Changes to main require a pull or merge request (protected branch 'main' push_access_levels)")
+    assert found["stale-approvals-dismissed"] == (
+        Status.PASS, "New pushes to a pull or merge request into main dismiss earlier approvals "
+        "(project approval setting reset_approvals_on_push)")
+
+
+def test_the_merge_request_note_does_not_speak_of_a_pull_request(fake: FakeGitLab, workspace: Path) -> None:
+    _mr(fake, approver=None)
+    _run(ci_env(fake, workspace), "--output-dir", str(workspace / "out"))
+    [note] = fake.notes(PROJECT, 7)
+    body = note["body"]
+    assert "weights-owner-approved" in body and "approve the pull or merge request after its last push" in body
+    assert "pull request" not in body.replace("pull or merge request", "")

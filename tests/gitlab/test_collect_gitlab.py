@@ -146,3 +146,28 @@ def test_token_never_in_messages(fake: FakeGitLab) -> None:
     read = GitLabSettingsCollector(client_for(fake, "glpat-api"), PROJECT).collect()
     assert read.settings is None and "glpat" not in (read.reason or "")
     assert quote(PROJECT) == "acme%2Fml%2Fmodels"
+
+
+def test_a_regular_rule_no_one_is_eligible_for_asks_for_no_approval() -> None:
+    """GitLab approves a `regular` rule without eligible approvers on its own (an "invalid" rule), so its
+    approvals_required is not what the branch enforces; a rule with approvers still counts."""
+    with FakeGitLab(tier="premium") as server:
+        seed(server)
+        server.add_approval_rule(PROJECT, "Security", 3, rule_type="regular", users=())
+        [main] = _settings(server)[1].settings.branches
+        assert (main.required_approvals.value, main.required_approvals.source) == (2, "approval rule 'Two reviewers'")
+    with FakeGitLab(tier="premium") as server:
+        server.add_token("glpat-api", "api", "annexa-bot")
+        server.add_project(PROJECT)
+        server.protect(PROJECT, "main", push=0, merge=40)
+        server.add_approval_rule(PROJECT, "Security", 3, rule_type="regular", users=())
+        [main] = _settings(server)[1].settings.branches
+        assert (main.required_approvals.value, main.required_approvals.source) == (
+            0, "approval rule 'Security' (requires 3, but no one is eligible to approve it, so GitLab approves it "
+               "on its own)")
+    with FakeGitLab(tier="premium") as server:
+        seed(server)
+        server.add_token("glpat-x", "api", "olivia")
+        server.add_approval_rule(PROJECT, "Security", 3, rule_type="regular", users=("olivia",))
+        [main] = _settings(server)[1].settings.branches
+        assert (main.required_approvals.value, main.required_approvals.source) == (3, "approval rule 'Security'")

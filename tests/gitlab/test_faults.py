@@ -19,6 +19,8 @@ from tests.gitlab.test_ci_e2e import CONFIG, POLICY, WEIGHT
 
 BRANCH_PIPELINE = ("no merge request: this is a push pipeline; run annexa in merge request pipelines (rules: - if: "
                    "$CI_PIPELINE_SOURCE == \"merge_request_event\") to check the change")
+DEFAULT_BRANCH_PIPELINE = ("no merge request: this push pipeline checks the default branch main (its settings and "
+                           "content); the merge request rules are checked in merge request pipelines")
 
 
 @pytest.fixture
@@ -42,12 +44,19 @@ def _writes(fake: FakeGitLab) -> list[str]:
 
 
 def test_branch_pipeline_checks_the_branch_without_a_merge_request(fake: FakeGitLab, workspace: Path) -> None:
+    """On the default branch (where the component runs on purpose) the log does not tell the user to move the job;
+    on another branch it says to run in merge request pipelines."""
+    env = {**ci_env(fake, workspace, iid=None), "CI_COMMIT_BRANCH": "feature"}
+    other = _run(env, workspace / "out-feature")
+    assert "annexa: " + BRANCH_PIPELINE[0].upper() + BRANCH_PIPELINE[1:] + "." in other.messages
+    fake.clear_requests()
     outcome = _run(ci_env(fake, workspace, iid=None), workspace / "out")
-    assert "annexa: " + BRANCH_PIPELINE[0].upper() + BRANCH_PIPELINE[1:] + "." in outcome.messages
+    assert "annexa: " + DEFAULT_BRANCH_PIPELINE[0].upper() + DEFAULT_BRANCH_PIPELINE[1:] + "." in outcome.messages
+    assert not [m for m in outcome.messages if "run annexa in merge request pipelines" in m]
     assert _found(outcome, "branch-protected")[0] is Status.PASS  # the branch's settings are still checked
     assert _found(outcome, "weights-owner-approved") == (
-        Status.UNKNOWN, "A model owner approved the pull request's weight changes: needs a pull or merge request",
-        BRANCH_PIPELINE)
+        Status.UNKNOWN, "Weight changes are approved by a model owner: needs a pull or merge request",
+        DEFAULT_BRANCH_PIPELINE)
     assert outcome.report.run.pull_request is None and outcome.report.run.ref == "refs/heads/main"
     assert not [r for r in fake.requests if "/merge_requests" in r.path] and _writes(fake) == []
 
@@ -101,3 +110,16 @@ def test_no_token_in_anything_written(fake: FakeGitLab, workspace: Path, token: 
     text = "\n".join(written)
     for secret in (TOKEN, READ_TOKEN, JOB_TOKEN):
         assert secret not in text
+
+
+def test_a_rejected_token_says_why_no_note_was_posted(fake: FakeGitLab, workspace: Path) -> None:
+    """A revoked ANNEXA_GITLAB_TOKEN (401): the job log says the token is invalid (not that CI_JOB_TOKEN cannot
+    read), and nothing is written."""
+    fake.add_mr(PROJECT, 7, diffs=[diff_for(WEIGHT, ["stub"], new=True)])
+    outcome = _run(ci_env(fake, workspace, token="glpat-revoked"), workspace / "out")
+    why = ("merge request !7: GitLab rejected the token (401 Unauthorized): ANNEXA_GITLAB_TOKEN (or GITLAB_TOKEN) "
+           "is invalid, expired or revoked; give annexa a valid project access token with read_api")
+    assert f"annexa: No merge request note was posted: {why}." in outcome.messages
+    assert _found(outcome, "weights-owner-approved")[0] is Status.UNKNOWN
+    assert not [m for m in outcome.messages if "CI_JOB_TOKEN" in m]
+    assert _writes(fake) == []

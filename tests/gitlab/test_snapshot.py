@@ -30,3 +30,31 @@ def test_snapshot_without_token_is_a_usage_error(tmp_path: Path, monkeypatch: py
     monkeypatch.delenv("ANNEXA_GITLAB_TOKEN", raising=False)
     monkeypatch.delenv("GITLAB_TOKEN", raising=False)
     assert main(["settings", "snapshot", "--gitlab", PROJECT, "--out", str(tmp_path / "s.json")]) == 2
+
+
+def test_snapshot_writes_who_may_bypass_as_readable_labels(fake: FakeGitLab, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bypass list is written as the labels a report shows (as in examples/settings.json), not as Python
+    reprs of the collector's objects, and reads back to the same labels."""
+    import json
+
+    monkeypatch.setenv("ANNEXA_GITLAB_TOKEN", TOKEN)
+    out = tmp_path / "settings.json"
+    assert main(["settings", "snapshot", "--gitlab", PROJECT, "--api-url", fake.url, "--out", str(out)]) == 0
+    branch = json.loads(out.read_text())["branches"]["main"]
+    assert branch["protected"]["bypass"] == ["Maintainers (may unprotect)"]
+    assert branch["deletion_blocked"]["bypass"] == ["Maintainers (web UI or API)"]
+    assert "BypassActor(" not in out.read_text()
+    [main_branch] = load_snapshot(out).branches
+    assert main_branch.protected.bypass_labels == ["Maintainers (may unprotect)"]
+
+
+def test_a_missing_project_names_the_status_once(fake: FakeGitLab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """GitLab's message repeats the status ("404 Project Not Found"); the error says it once."""
+    monkeypatch.setenv("ANNEXA_GITLAB_TOKEN", TOKEN)
+    out = tmp_path / "s.json"
+    assert main(["settings", "snapshot", "--gitlab", "acme/none", "--api-url", fake.url, "--out", str(out)]) == 2
+    assert capsys.readouterr().err == (
+        "error: cannot read the settings of acme/none: project acme/none: HTTP 404 Project Not Found\n")
+    assert not out.exists()

@@ -80,8 +80,8 @@ def test_every_project_of_the_group_and_its_subgroups_is_checked_by_the_same_rul
     assert findings(web, "branch-protected") == [("fail", None, None)]
     assert findings(web, "repository-not-public") == [("fail", None, None)]
     assert findings(web, "codeowners-valid") == [("fail", None, None)]
-    assert [m for _, m in recorded] == [{"topics": ["web"], "visibility": "public"},
-                                        {"topics": ["ml"], "visibility": "private"}]
+    assert [m for _, m in recorded] == [{"team": "", "topics": ["web"], "visibility": "public"},
+                                        {"team": "@acme/dev", "topics": ["ml"], "visibility": "private"}]
     routes = Counter(r.route for r in group.requests)
     # only the files the rules read: not README.md, not train.py
     assert routes["GET /projects/:id/repository/files/:file_path/raw"] == 5
@@ -231,3 +231,57 @@ def test_a_listing_with_every_project_field_saves_the_project_request(tmp_path: 
         assert findings(models, "secret-push-protection-enabled") == [("pass", None, None)]
         assert findings(web, "secret-push-protection-enabled") == [("fail", None, None)]
         assert Counter(r.route for r in fake.requests)["GET /projects/:id"] == 0
+
+
+def test_the_default_state_file_is_the_one_the_help_names(group: FakeGitLabGroup, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("ANNEXA_GITLAB_TOKEN", "tok")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit):
+        main(["org-scan", "--help"])
+    helptext = " ".join(capsys.readouterr().out.split())
+    assert ("state file (default: .annexa/org-scan-ORG-K-of-N.json, .annexa/org-scan-gitlab-GROUP-K-of-N.json "
+            "for a GitLab group)") in helptext
+    assert "--api-url API_URL GitHub API root (default: $GITHUB_API_URL or https://api.github.com)" in helptext
+    assert "file listing owner/name (GitLab: group/sub/project) per line" in helptext
+    assert main(["org-scan", "--gitlab-group", "acme", "--gitlab-url", group.url, "--shard", "1/1",
+                 "--history", f"sqlite:///{tmp_path / 'h.db'}"]) == 0
+    assert "state in .annexa/org-scan-gitlab-acme-1-of-1.json" in capsys.readouterr().out
+    assert [p.name for p in (tmp_path / ".annexa").iterdir()] == ["org-scan-gitlab-acme-1-of-1.json"]
+
+
+def test_the_team_is_the_codeowners_default_owner_and_reaches_the_dashboard(
+        group: FakeGitLabGroup, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dashboard's team filter is fed: a project's team is the owners of its CODEOWNERS catch-all line."""
+    monkeypatch.setenv("ANNEXA_GITLAB_TOKEN", "tok")
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    assert main(["org-scan", "--gitlab-group", "acme", "--gitlab-url", group.url, "--history", url,
+                 "--state", str(tmp_path / "s.json")]) == 0
+    assert main(["dashboard", "--out", str(tmp_path / "d"), "--history", url]) == 0
+    page = (tmp_path / "d" / "index.html").read_text()
+    assert '"name":"acme/models"' in page and '"team":"@acme/dev"' in page
+    assert '"name":"acme/apps/web"' in page and '"team":""' in page  # no CODEOWNERS: no team
+
+
+@pytest.mark.parametrize(("platform", "text", "team"), [
+    ("github", "* @acme/dev\n/models/ @acme/ml\n*.md @acme/docs\n", "@acme/dev"),
+    ("github", "* @acme/old\n* @acme/dev @alice\n", "@acme/dev @alice"),
+    ("github", "/models/ @acme/ml\n", ""),
+    ("gitlab", "[Models][2]\n/models/ @acme/ml\n[Dev]\n* @acme/dev\n[Docs]\n* @acme/docs\n", "@acme/dev"),
+])
+def test_team_of(platform: str, text: str, team: str) -> None:
+    from annexa.orgscan.run import team_of
+    from annexa.tree import ApiTree
+
+    data = text.encode()
+    tree = ApiTree({"CODEOWNERS": len(data), "README.md": 3}, {"CODEOWNERS": data, "README.md": b"# x"})
+    try:
+        assert team_of(tree, platform) == team
+    finally:
+        tree.close()
+    empty = ApiTree({"README.md": 3}, {"README.md": b"# x"})
+    try:
+        assert team_of(empty, platform) == ""
+    finally:
+        empty.close()

@@ -78,8 +78,8 @@ def test_every_repository_is_checked_by_the_same_rules(org: FakeGitHub, tmp_path
     assert findings(models, "weights-owner-approved") == [("not_applicable", None, None)]
     assert findings(web, "branch-protected") == [("fail", None, None)]
     assert findings(web, "repository-not-public") == [("fail", None, None)]
-    assert [m for _, m in recorded] == [{"topics": ["ml"], "visibility": "private"},
-                                        {"topics": ["web"], "visibility": "public"}]
+    assert [m for _, m in recorded] == [{"team": "@acme/dev", "topics": ["ml"], "visibility": "private"},
+                                        {"team": "", "topics": ["web"], "visibility": "public"}]
     assert contract_problems(org) == []
 
 
@@ -131,7 +131,7 @@ def test_cli_records_every_repository_for_the_dashboard(org: FakeGitHub, tmp_pat
     assert "acme shard 1/1: 2 scanned (2 failing), 0 unchanged since the last scan, 0 could not be scanned" in out
     assert main(["dashboard", "--out", str(tmp_path / "d"), "--history", url]) == 0
     page = (tmp_path / "d" / "index.html").read_text()
-    assert '"name":"acme/models"' in page and '"topics":["ml"]' in page
+    assert '"name":"acme/models"' in page and '"topics":["ml"]' in page and '"team":"@acme/dev"' in page
     assert main(["org-scan", "--github-org", "acme", "--shard", "3/2", "--api-url", org.base_url]) == 2
     assert "expected K/N" in capsys.readouterr().err
 

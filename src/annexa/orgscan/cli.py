@@ -26,10 +26,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--topic", action="append", default=[], help="only repositories with this topic")
     parser.add_argument("--visibility", action="append", default=[], choices=("public", "private", "internal"))
     parser.add_argument("--name", action="append", default=[], help="only repositories matching this glob")
-    parser.add_argument("--repos", type=Path, help="file listing owner/name per line: only these repositories")
-    parser.add_argument("--state", type=Path, help="state file (default: .annexa/org-scan-ORG-K-of-N.json)")
+    parser.add_argument("--repos", type=Path, help="file listing owner/name (GitLab: group/sub/project) per line: "
+                        "only these repositories")
+    parser.add_argument("--state", type=Path, help="state file (default: .annexa/org-scan-ORG-K-of-N.json, "
+                        ".annexa/org-scan-gitlab-GROUP-K-of-N.json for a GitLab group)")
     parser.add_argument("--history", help="history store URL (default: $ANNEXA_HISTORY_URL or the local store)")
-    parser.add_argument("--api-url", default=os.environ.get("GITHUB_API_URL", "https://api.github.com"))
+    parser.add_argument("--api-url", default=os.environ.get("GITHUB_API_URL", "https://api.github.com"),
+                        help="GitHub API root (default: $GITHUB_API_URL or https://api.github.com)")
     parser.add_argument("--gitlab-url", default=os.environ.get("CI_SERVER_URL") or "https://gitlab.com",
                         help="GitLab server (default: $CI_SERVER_URL or https://gitlab.com)")
     parser.add_argument("--workers", type=int, default=4, help="repositories read at once (default 4)")

@@ -27,11 +27,13 @@ from typing import Any, Protocol, cast
 
 from gitlab.exceptions import GitlabError
 
+from annexa import codeowners
 from annexa.ci import branch_patterns
+from annexa.collect.checkout import Checkout
 from annexa.collect.github import GitHubClient, SettingsCollector, Unavailable
 from annexa.config import CONFIG_NAME, Config, load_config
 from annexa.engine import load_inputs, run_check
-from annexa.errors import AnnexaError
+from annexa.errors import AnnexaError, UnreadableFile
 from annexa.facts import Facts
 from annexa.model import Result, Status
 from annexa.orgscan import github as gh
@@ -147,6 +149,24 @@ OVERRIDES: Mapping[str, Callable[[RuleContext], Iterable[Result]]] = {
 }
 
 
+def team_of(tree: Checkout, platform: str) -> str:
+    """The repository's team for the dashboard's filter: the owners of the CODEOWNERS file's last catch-all line
+    (``*``; on GitLab in the first section that has one), space-separated; ``""`` when there is none."""
+    found = codeowners.find_file(tree, platform)
+    if found.path is None:
+        return ""
+    try:
+        parsed = codeowners.parse(tree.read_text(found.path, codeowners.MAX_BYTES), platform)
+    except UnreadableFile:
+        return ""
+    catch_all = [e for e in parsed.entries if e.compiled.catch_all and not e.exclusion]
+    if not catch_all:
+        return ""
+    section = catch_all[0].section
+    last = [e for e in catch_all if e.section == section][-1]
+    return " ".join(last.owners)
+
+
 def scan_repository(client: GitHubClient, listing: gh.RepoListing, today: dt.date | None = None) -> Report:
     """Check one repository from the API with the rules of ``annexa check``."""
     contents = dict(listing.contents)
@@ -178,6 +198,7 @@ def scan_repository(client: GitHubClient, listing: gh.RepoListing, today: dt.dat
             id=str(uuid.uuid4()), started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             platform="github", repository=listing.full_name, ref=f"refs/heads/{listing.default_branch}"
             if listing.default_branch else None, commit=listing.head, pull_request=None,
+            meta={"team": team_of(api_tree, "github")},
         )
         return run_check(inputs, facts, run, today=today, overrides=OVERRIDES)
     finally:
@@ -336,7 +357,8 @@ def _scan(
                         except GitlabError as exc:
                             outcome.failed[name] = describe(exc, name)
                         else:
-                            meta = {"topics": list(listing.topics), "visibility": listing.visibility}
+                            meta = {**report.run.meta, "topics": list(listing.topics),
+                                    "visibility": listing.visibility}
                             if record is not None:
                                 record(report, meta)
                             outcome.scanned.append(report)
@@ -420,7 +442,7 @@ def scan_project(client: GitLabClient, listing: gl.ProjectListing, today: dt.dat
         run = RunInfo(
             id=str(uuid.uuid4()), started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             platform="gitlab", repository=name, ref=f"refs/heads/{ref}" if ref else None, commit=None,
-            pull_request=None,
+            pull_request=None, meta={"team": team_of(api_tree, "gitlab")},
         )
         return run_check(inputs, facts, run, today=today, overrides=OVERRIDES)
     finally:

@@ -46,7 +46,7 @@ def _value(setting: Setting[Any]) -> Any:
     if setting.reason:
         out["reason"] = setting.reason
     if setting.bypass:
-        out["bypass"] = [str(b) for b in setting.bypass]
+        out["bypass"] = [b.label for b in setting.bypass]
     if setting.not_enforced:
         out["not_enforced"] = list(setting.not_enforced)
     return out
@@ -80,7 +80,11 @@ def collect(args: argparse.Namespace, env: Mapping[str, str]) -> RepoSettings:
         if not hub_token:
             raise AnnexaError("annexa settings snapshot --github needs ANNEXA_GITHUB_TOKEN (or GITHUB_TOKEN)")
         client = GitHubClient(hub_token, args.api_url or env.get("GITHUB_API_URL") or "https://api.github.com")
-        return SettingsCollector(client, args.github).collect((), args.branch)
+        settings = SettingsCollector(client, args.github).collect((), args.branch)
+        if settings.default_branch is None and settings.visibility.value is None:
+            # not even the repository could be read (missing, no access, or the API down): no snapshot to write
+            raise AnnexaError(f"cannot read the settings of {args.github}: {settings.visibility.reason}")
+        return settings
     from annexa.platforms.gitlab.client import GitLabClient
     from annexa.platforms.gitlab.settings import GitLabSettingsCollector
 

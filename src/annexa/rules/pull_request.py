@@ -82,7 +82,7 @@ def check_weights_owner_approved(ctx: RuleContext) -> Iterable[Result]:
     change = ctx.facts.change
     if pr is None or change is None:
         yield unknown(
-            "Whether a model owner approved the weight changes needs a pull request",
+            "Whether a model owner approved the weight changes needs a pull or merge request",
             ctx.facts.pull_request_reason,
         )
         return

@@ -31,7 +31,7 @@ def _branches(ctx: RuleContext, settings: RepoSettings) -> list[BranchProtection
         )
     if base is not None and not any(b.branch == base for b in chosen):
         return unknown(
-            f"No protection data for the pull request's base branch {base!r}",
+            f"No protection data for the base branch {base!r} of the pull or merge request",
             "branch protection of the base branch (annexa ci reads it; a --settings snapshot must list it)",
             branch=base,
         )
@@ -159,8 +159,8 @@ RULES: dict[str, RuleFn] = {
     "pull-request-required": _branch_rule(
         "pull_request_required",
         _is_true,
-        "Changes to {branch} require a pull request",
-        "Changes can be pushed to {branch} without a pull request",
+        "Changes to {branch} require a pull or merge request",
+        "Changes can be pushed to {branch} without a pull or merge request",
     ),
     "approvals-required": _branch_rule(
         "required_approvals",
@@ -177,8 +177,8 @@ RULES: dict[str, RuleFn] = {
     "stale-approvals-dismissed": _branch_rule(
         "stale_approvals_dismissed",
         _is_true,
-        "New pushes to a pull request into {branch} dismiss earlier approvals",
-        "Approvals on pull requests into {branch} survive new pushes",
+        "New pushes to a pull or merge request into {branch} dismiss earlier approvals",
+        "Approvals on pull or merge requests into {branch} survive new pushes",
     ),
     "author-approval-blocked": _branch_rule(
         "author_approval_blocked",

@@ -41,9 +41,16 @@ def context_from_env(env: Mapping[str, str]) -> CiContext:
     iid = env.get("CI_MERGE_REQUEST_IID", "")
     source = env.get("CI_PIPELINE_SOURCE", "")
     workspace = Path(env.get("CI_PROJECT_DIR") or ".")
-    reason = "" if iid.isdigit() else (
-        f"no merge request: this is a {source or 'branch'} pipeline; run annexa in merge request pipelines "
-        "(rules: - if: $CI_PIPELINE_SOURCE == \"merge_request_event\") to check the change")
+    branch = env.get("CI_COMMIT_BRANCH")
+    if iid.isdigit():
+        reason = ""
+    elif branch and branch == env.get("CI_DEFAULT_BRANCH"):
+        # the component runs here on purpose (rules: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH): no advice to move
+        reason = (f"no merge request: this {source or 'branch'} pipeline checks the default branch {branch} (its "
+                  "settings and content); the merge request rules are checked in merge request pipelines")
+    else:
+        reason = (f"no merge request: this is a {source or 'branch'} pipeline; run annexa in merge request "
+                  "pipelines (rules: - if: $CI_PIPELINE_SOURCE == \"merge_request_event\") to check the change")
     ref = env.get("CI_MERGE_REQUEST_REF_PATH") or (f"refs/heads/{env['CI_COMMIT_BRANCH']}"
                                                    if env.get("CI_COMMIT_BRANCH") else env.get("CI_COMMIT_REF_NAME"))
     return CiContext(
@@ -150,4 +157,6 @@ class GitLabPlatform:
         self._fork = change.fork
         if iid is None:
             return None
+        if change.state == "unreadable" and change.reason:  # e.g. a revoked token: say why the MR has no note
+            return f"No merge request note was posted: {change.reason}."
         return change_state_note(f"Merge request !{iid}", change.state, " (or the token cannot see it)")

@@ -51,6 +51,8 @@ def describe(exc: Exception, what: str) -> str:
     message = str(getattr(exc, "error_message", "") or "").strip()
     if status == 401:
         return f"{what}: GitLab rejected the token (401 Unauthorized)"
+    if status and message.startswith(f"{status} "):
+        message = message[len(str(status)) + 1:]  # GitLab's messages repeat the status: "404 Project Not Found"
     return f"{what}: HTTP {status} {message}".rstrip()
 
 

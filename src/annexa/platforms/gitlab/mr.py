@@ -166,7 +166,11 @@ class GitLabChangeCollector:
 
 
 def _refusal(exc: Exception, what: str) -> str:
-    if status_of(exc) in (401, 403):
-        return (f"{describe(exc, what)}: CI_JOB_TOKEN cannot read merge requests; give annexa a project access "
-                "token with read_api (ANNEXA_GITLAB_TOKEN)")
+    # the change collector only runs with ANNEXA_GITLAB_TOKEN / GITLAB_TOKEN (CI_JOB_TOKEN never gets this far)
+    if status_of(exc) == 401:
+        return (f"{describe(exc, what)}: ANNEXA_GITLAB_TOKEN (or GITLAB_TOKEN) is invalid, expired or revoked; "
+                "give annexa a valid project access token with read_api")
+    if status_of(exc) == 403:
+        return (f"{describe(exc, what)}: the token cannot read merge requests; it needs the read_api scope and at "
+                "least the Reporter role on the project")
     return describe(exc, what)

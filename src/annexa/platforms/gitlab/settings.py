@@ -55,6 +55,17 @@ def _can_push(levels: Sequence[Mapping[str, Any]]) -> list[str]:
             or int(e.get("access_level") or 0) != NO_ONE]
 
 
+def _enforced_approvals(rule: Mapping[str, Any]) -> int:
+    """The approvals a rule really asks for: a ``regular`` rule with no eligible approver is approved by GitLab on
+    its own (an "invalid" rule, gitlab-org/gitlab#390121), so it asks for none. Hidden groups may hold approvers."""
+    required = int(rule.get("approvals_required") or 0)
+    eligible = rule.get("eligible_approvers")
+    if (rule.get("rule_type") == "regular" and not rule.get("contains_hidden_groups")
+            and isinstance(eligible, list) and not eligible):
+        return 0
+    return required
+
+
 def _applies(rule: Mapping[str, Any], branch: str) -> bool:
     if rule.get("applies_to_all_protected_branches"):
         return True
@@ -99,9 +110,13 @@ def branch_protection(name: str, raw: ProjectRaw) -> BranchProtection:
     else:
         counted = [r for r in raw.approval_rules
                    if r.get("rule_type") in ("regular", "any_approver") and _applies(r, name)]
-        best = max(counted, key=lambda r: int(r.get("approvals_required") or 0), default=None)
-        count = int(best.get("approvals_required") or 0) if best else 0
-        approvals = Setting(count, f"approval rule '{best.get('name')}'" if best else "no approval rule applies")
+        best = max(counted, key=_enforced_approvals, default=None)
+        count = _enforced_approvals(best) if best else 0
+        source = f"approval rule '{best.get('name')}'" if best else "no approval rule applies"
+        if best and count < int(best.get("approvals_required") or 0):
+            source += (f" (requires {best.get('approvals_required')}, but no one is eligible to approve it, so GitLab "
+                       "approves it on its own)")
+        approvals = Setting(count, source)
     settings = raw.approvals if isinstance(raw.approvals, dict) else {}
     author_blocked = (settings.get("merge_requests_author_approval") is False
                       and settings.get("merge_requests_disable_committers_approval") is True)
