@@ -68,7 +68,7 @@ def range_touching(repo: Path, files: int) -> tuple[str, list[str]]:
     for k in range(1, 400):
         names = subprocess.run(["git", "diff", "--name-only", f"HEAD~{k}", "HEAD"], cwd=repo, capture_output=True,
                                text=True, check=True).stdout.split()
-        existing = [n for n in names if (repo / n).is_file()]
+        existing = [n for n in names if (repo / n).is_file() and not (repo / n).is_symlink()]
         if len(existing) >= files:
             base = subprocess.run(["git", "rev-parse", f"HEAD~{k}"], cwd=repo, capture_output=True, text=True,
                                   check=True).stdout.strip()
@@ -154,7 +154,7 @@ def main() -> int:
                 lines.append(profile(args.diffusers, base, tmp))
         every = subprocess.run(["git", "ls-files"], cwd=args.peft, capture_output=True, text=True,
                                check=True).stdout.split()
-        every = [f for f in every if (args.peft / f).is_file()]
+        every = [f for f in every if (args.peft / f).is_file() and not (args.peft / f).is_symlink()]
         ours = timed(annexa(str(args.peft)))
         secrets, semgrep = peers(every, args.peft, config)
         lines.append(row(f"full {len(every)}", ours, {"detect-secrets": secrets, "semgrep": semgrep})
