@@ -252,7 +252,9 @@ def _check(args: argparse.Namespace, out: Console) -> int:
     base = BaseRevision.open(checkout.root, args.base) if args.base else None
     inputs = load_inputs(root, args.config, args.policies, fail_on, base)
     settings = load_snapshot(args.settings) if args.settings else None
-    facts = Facts(platform="local", checkout=checkout, change=change, settings=settings, base=base)
+    # a snapshot says which platform its settings are from: rules that platform cannot answer are not_applicable
+    platform = settings.platform if settings is not None and settings.platform in ("github", "gitlab") else "local"
+    facts = Facts(platform=platform, checkout=checkout, change=change, settings=settings, base=base)
     run = RunInfo(
         id=str(uuid.uuid4()),
         started_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

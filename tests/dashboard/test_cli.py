@@ -18,7 +18,7 @@ def test_dashboard_from_recorded_check_runs(tmp_path: Path, capsys) -> None:  # 
                      "--history", url, "--output", str(tmp_path / "r.json"), "--format", "json"]) == 1
     capsys.readouterr()
     assert main(["dashboard", "--out", str(tmp_path / "dash"), "--history", url]) == 0
-    assert "dashboard of 1 repositories (2 run records)" in capsys.readouterr().out
+    assert "dashboard of 1 repository (2 run records)" in capsys.readouterr().out
     page = (tmp_path / "dash" / "index.html").read_text(encoding="utf-8")
     blob = re.search(r'<script type="application/json" id="annexa-data">(.*?)</script>', page, re.S)
     assert blob is not None

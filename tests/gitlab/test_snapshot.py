@@ -58,3 +58,24 @@ def test_a_missing_project_names_the_status_once(fake: FakeGitLab, tmp_path: Pat
     assert capsys.readouterr().err == (
         "error: cannot read the settings of acme/none: project acme/none: HTTP 404 Project Not Found\n")
     assert not out.exists()
+
+
+def test_an_offline_check_from_a_gitlab_snapshot_is_judged_as_gitlab(fake: FakeGitLab, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """``annexa check --settings`` with a GitLab snapshot: a rule GitLab cannot answer is not_applicable, as in
+    ``annexa ci`` on GitLab, not unknown."""
+    import json
+
+    monkeypatch.setenv("ANNEXA_GITLAB_TOKEN", TOKEN)
+    out = tmp_path / "settings.json"
+    assert main(["settings", "snapshot", "--gitlab", PROJECT, "--api-url", fake.url, "--out", str(out)]) == 0
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "a.py").write_text("x = 1\n")
+    report = tmp_path / "report.json"
+    main(["check", str(repo), "--settings", str(out), "--format", "json", "--output", str(report)])
+    findings = {f["rule"]: f for f in json.loads(report.read_text())["findings"]}
+    scanning = findings["secret-scanning-enabled"]
+    assert (scanning["status"], scanning["message"]) == (
+        "not_applicable", "secret-scanning-enabled cannot be answered on GitLab: it applies to GitHub")
+    assert findings["branch-protected"]["status"] == "pass"

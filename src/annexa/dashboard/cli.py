@@ -30,4 +30,6 @@ def run(args: argparse.Namespace) -> str:
     target = out / "index.html"
     target.write_text(page, encoding="utf-8")
     repositories = len({r.get("run", {}).get("repository") for r in records})
-    return f"annexa: dashboard of {repositories} repositories ({len(records)} run records) written to {target}"
+    noun = "repository" if repositories == 1 else "repositories"
+    runs = "run record" if len(records) == 1 else "run records"
+    return f"annexa: dashboard of {repositories} {noun} ({len(records)} {runs}) written to {target}"

@@ -24,7 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue the interrupted scan of this org and shard")
     parser.add_argument("--full", action="store_true", help="rescan repositories that did not change")
     parser.add_argument("--topic", action="append", default=[], help="only repositories with this topic")
-    parser.add_argument("--visibility", action="append", default=[], choices=("public", "private", "internal"))
+    parser.add_argument("--visibility", action="append", default=[], choices=("public", "private", "internal"),
+                        help="only repositories of this visibility (repeat for several)")
     parser.add_argument("--name", action="append", default=[], help="only repositories matching this glob")
     parser.add_argument("--repos", type=Path, help="file listing owner/name (GitLab: group/sub/project) per line: "
                         "only these repositories")
