@@ -312,3 +312,14 @@ def test_markdown_fix_keeps_catalog_code_spans_and_neutralises_html(report: Repo
     spec = replace(report.rules["actions-pinned"], fix='Run `git lfs track "*.<ext>"` now <img src=x onerror=y>.')
     md = render(replace(report, rules={**report.rules, "actions-pinned": spec}), "markdown")
     assert '**Fix:** Run `git lfs track "*.<ext>"` now &lt;img src=x onerror=y&gt;.' in md
+
+
+def test_a_pass_with_unknowns_says_they_were_not_checked(report: Report) -> None:
+    from annexa.render.view import verdict_line
+
+    only_unknown = replace(report, findings=tuple(f for f in report.findings if f.status is Status.UNKNOWN))
+    count = len(only_unknown.findings)
+    assert count
+    assert verdict_line(only_unknown) == f"PASS: no failures; {count} unknown, not checked (see what is needed)"
+    clean = replace(report, findings=tuple(f for f in report.findings if f.status is Status.PASS))
+    assert verdict_line(clean) == "PASS: no failures"

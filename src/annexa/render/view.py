@@ -160,9 +160,12 @@ def verdict_line(report: Report) -> str:
         noun = "failure" if blocking == 1 else "failures"
         return f"FAIL: {blocking} blocking {noun} at or above {report.fail_on.value}"
     fails = report.summary[Status.FAIL.value]
+    unknown = report.summary[Status.UNKNOWN.value]
+    # unknowns do not block, but they are not passes: the line says so, so that no one reads PASS as conformant
+    open_ = f"; {unknown} unknown, not checked (see what is needed)" if unknown else ""
     if fails:
-        return f"PASS: no failure at or above {report.fail_on.value} ({fails} below it)"
-    return "PASS: no failures"
+        return f"PASS: no failure at or above {report.fail_on.value} ({fails} below it){open_}"
+    return f"PASS: no failures{open_}"
 
 
 def blocking(report: Report) -> tuple[list[Finding], int]:
