@@ -35,6 +35,20 @@ def test_premium_settings_field_by_field(fake: FakeGitLab) -> None:
     assert main.required_approvals.source == "approval rule 'Two reviewers'"
     assert read.settings.visibility.value == "private"
     assert read.settings.secret_push_protection.value is False
+    assert read.settings.secret_push_protection.source == (
+        "project secret_push_protection_enabled; push rule prevent_secrets on (rejects files named like keys, not "
+        "secrets in content)")
+    assert main.signed_commits_required.source == "project push rule reject_unsigned_commits"
+
+
+def test_push_rule_member_check_is_noted_on_signed_commits(fake: FakeGitLab) -> None:
+    fake.set_push_rule(PROJECT, {"reject_unsigned_commits": False, "member_check": True})
+    _, read = _settings(fake)
+    assert read.settings is not None
+    [main] = read.settings.branches
+    assert (main.signed_commits_required.value, main.signed_commits_required.source) == (
+        False, "project push rule reject_unsigned_commits; member_check on: commit authors must be project users")
+    assert read.settings.secret_push_protection.source == "project secret_push_protection_enabled"
 
 
 def test_developers_may_push_and_force_push(fake: FakeGitLab) -> None:

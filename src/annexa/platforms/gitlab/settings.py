@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from gitlab.exceptions import GitlabError
@@ -130,8 +130,10 @@ def branch_protection(name: str, raw: ProjectRaw) -> BranchProtection:
     elif raw.push_rule is None:
         signed = Setting(False, "no push rule is configured for the project")
     else:
+        member = "; member_check on: commit authors must be project users" if raw.push_rule.get("member_check") \
+            else ""
         signed = Setting(bool(raw.push_rule.get("reject_unsigned_commits")),
-                         "project push rule reject_unsigned_commits")
+                         f"project push rule reject_unsigned_commits{member}")
     return BranchProtection(
         branch=name,
         protected=Setting(True, labels, bypass=_actors(f"{u} (may unprotect)" for u in unprotect)),
@@ -223,6 +225,18 @@ class GitLabSettingsCollector:
                             archived=bool(raw.project.get("archived")), empty=bool(raw.project.get("empty_repo")))
 
 
+def _with_prevent_secrets(setting: Setting[bool], push_rule: dict[str, Any] | str | None) -> Setting[bool]:
+    """The push rule's ``prevent_secrets`` noted beside secret push protection. It rejects files *named* like
+    keys (``id_rsa``, ``*.pem``, ...), not secrets in their content, so it never stands in for the setting: the
+    value is unchanged and the note says what else is on."""
+    if not isinstance(push_rule, dict) or not push_rule.get("prevent_secrets"):
+        return setting
+    note = "push rule prevent_secrets on (rejects files named like keys, not secrets in content)"
+    if setting.value is None:
+        return replace(setting, reason=f"{setting.reason}; {note}")
+    return replace(setting, source=f"{setting.source}; {note}")
+
+
 def settings_from(raw: ProjectRaw, project: str, branch_patterns: Sequence[str] = (),
                   base_branches: Sequence[str] = ()) -> RepoSettings:
     """``RepoSettings`` from the raw answers."""
@@ -242,6 +256,7 @@ def settings_from(raw: ProjectRaw, project: str, branch_patterns: Sequence[str] 
                                   "project pre_receive_secret_detection_enabled (GitLab before 17.11)")
     else:
         push_protection = Setting.unknown(f"{ULTIMATE} (GitLab did not report secret_push_protection_enabled)")
+    push_protection = _with_prevent_secrets(push_protection, raw.push_rule)
     return RepoSettings(
         platform="gitlab",
         repository=str(data.get("path_with_namespace") or project),
