@@ -231,6 +231,18 @@ def _subset(live: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> dict[s
     return None if live is None else {k: live.get(k) for k in wanted}
 
 
+def _upsert(plan: list[tuple[str, str, str, dict[str, Any]]], label: str, live: Mapping[str, Any] | None,
+            body: Mapping[str, Any], create: str, update: str) -> dict[str, Any] | None:
+    """Plan a POST to ``create`` when nothing is there, a PUT to ``update`` when what is there differs from
+    ``body``; returns the live values of ``body``'s keys (``None``: nothing there)."""
+    now = _subset(live, body)
+    if live is None:
+        plan.append((label, "post", create, dict(body)))
+    elif now != body:
+        plan.append((label, "put", update, dict(body)))
+    return now
+
+
 def _json_lines(value: Any) -> list[str]:
     return [] if value is None else json.dumps(value, indent=2, sort_keys=True).splitlines()
 
@@ -330,21 +342,14 @@ def apply_gitlab(project: str, payload: Mapping[str, Any], token: str, url: str,
                     skipped.append(f"{label}: " + premium_missing.format(status=status_of(rules)))
                     continue
                 found = next((r for r in rules if r.get("name") == body["name"]), None)
-                now = _subset(found, body)
-                if found is None:
-                    plan.append((label, "post", f"{base}/approval_rules", dict(body)))
-                elif now != body:
-                    plan.append((label, "put", f"{base}/approval_rules/{found['id']}", dict(body)))
+                now = _upsert(plan, label, found, body, f"{base}/approval_rules",
+                              f"{base}/approval_rules/{found['id']}" if found else "")
             elif endpoint == "PUT /projects/:id/push_rule":
                 label = "push rule"
                 if isinstance(push_rule, Exception):
                     skipped.append(f"{label}: " + premium_missing.format(status=status_of(push_rule)))
                     continue
-                now = _subset(push_rule, body)
-                if push_rule is None:
-                    plan.append((label, "post", f"{base}/push_rule", dict(body)))
-                elif now != body:
-                    plan.append((label, "put", f"{base}/push_rule", dict(body)))
+                now = _upsert(plan, label, push_rule, body, f"{base}/push_rule", f"{base}/push_rule")
             elif endpoint == "PUT /projects/:id":
                 label = "project settings"
                 now = _subset(live_project, body)
