@@ -70,7 +70,7 @@ class ApiTree(Checkout):
             raise UnreadableFile(path, "not in the repository tree")
         return self.sizes[path]
 
-    def _resolve(self, path: str) -> Path:
+    def _resolve(self, path: str) -> str:
         if path not in self.fetched:
             raise UnreadableFile(path, NOT_FETCHED)
         return super()._resolve(path)

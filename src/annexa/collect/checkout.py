@@ -32,8 +32,10 @@ class Checkout:
         if not root.is_dir():
             raise CollectError(f"{root}: not a directory")
         self.root = root.resolve()
+        self._root = str(self.root)
         self._matches: dict[tuple[str, ...], tuple[str, ...]] = {}
-        self._folders: dict[str, Path] = {"": self.root}
+        self._folders: dict[str, str | None] = {"": self._root}
+        """Real path of each folder seen, ``None`` for one outside the checkout (cached per folder)."""
 
     @cached_property
     def is_git(self) -> bool:
@@ -86,13 +88,13 @@ class Checkout:
     def is_symlink(self, path: str) -> bool:
         """True when ``path`` is a symbolic link."""
         try:
-            return (self.root / path).is_symlink()
+            return stat.S_ISLNK(os.lstat(os.path.join(self._root, path)).st_mode)
         except (OSError, ValueError):
             return False
 
     def size(self, path: str) -> int:
         """Size in bytes, without following symlinks out of the checkout."""
-        return self._resolve(path).stat().st_size
+        return os.stat(self._resolve(path)).st_size
 
     @contextmanager
     def open(self, path: str) -> Iterator[BinaryIO]:
@@ -110,11 +112,27 @@ class Checkout:
 
     def read_bytes(self, path: str, limit: int) -> bytes:
         """At most ``limit`` bytes from the start of the file."""
-        with self.open(path) as handle:
-            try:
-                return handle.read(limit)
-            except OSError as exc:
-                raise UnreadableFile(path, exc.strerror or str(exc)) from exc
+        real = self._resolve(path)
+        try:
+            fd = os.open(real, _OPEN_FLAGS)
+        except OSError as exc:
+            raise UnreadableFile(path, _reason(exc)) from exc
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise UnreadableFile(path, "not a regular file; not read")
+            chunks: list[bytes] = []
+            left = limit
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 24))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            return b"".join(chunks)
+        except OSError as exc:
+            raise UnreadableFile(path, exc.strerror or str(exc)) from exc
+        finally:
+            os.close(fd)
 
     def read_text(self, path: str, limit: int = TEXT_LIMIT) -> str:
         """The whole file as UTF-8 text; binary, non-UTF-8 or over-``limit`` files raise ``UnreadableFile``."""
@@ -142,27 +160,29 @@ class Checkout:
     def _is_dir(self, path: str) -> bool:
         return stat.S_ISDIR(os.lstat(self.root / path).st_mode)
 
-    def _resolve(self, path: str) -> Path:
+    def _resolve(self, path: str) -> str:
         """The real path of a regular file inside the checkout. Fast path: the name itself is a regular file
         (one ``lstat``) in a folder whose real path (cached per folder) is inside the checkout; anything else
         (a symlink, ``..``, a missing file) takes the full resolution and its errors."""
         try:
-            mode = os.lstat(os.path.join(self.root, path)).st_mode
+            mode = os.lstat(os.path.join(self._root, path)).st_mode
         except (OSError, ValueError):
-            return self._resolve_fully(path)
-        if not stat.S_ISREG(mode):
-            return self._resolve_fully(path)
+            return str(self._resolve_fully(path))
         folder, _, name = path.rpartition("/")
-        real_folder = self._folders.get(folder)
-        if real_folder is None:
+        if not stat.S_ISREG(mode) or name in ("", ".", ".."):
+            return str(self._resolve_fully(path))
+        try:
+            real_folder = self._folders[folder]
+        except KeyError:
             try:
-                real_folder = Path(os.path.realpath(os.path.join(self.root, folder), strict=True))
+                found = os.path.realpath(os.path.join(self._root, folder), strict=True)
             except (OSError, ValueError, RuntimeError):
-                return self._resolve_fully(path)
+                return str(self._resolve_fully(path))
+            real_folder = found if Path(found).is_relative_to(self.root) else None
             self._folders[folder] = real_folder
-        if not real_folder.is_relative_to(self.root) or name in ("", ".", ".."):
-            return self._resolve_fully(path)
-        return real_folder / name
+        if real_folder is None:
+            return str(self._resolve_fully(path))
+        return os.path.join(real_folder, name)
 
     def _resolve_fully(self, path: str) -> Path:
         full = self.root / path
