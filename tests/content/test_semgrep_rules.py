@@ -370,7 +370,7 @@ def test_semgrep_runs_offline_flags(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     log = tmp_path / "argv"
     body = f'printf "%s\\n" "$@" > {log}\necho \'{{"version": "x", "results": [], "errors": []}}\'\n'
     monkeypatch.setattr(semgrep_scan, "semgrep_binary", lambda: _fake_semgrep(tmp_path, body))
-    run_rules(["torch-load-unsafe"], make_checkout(tmp_path / "repo", {"a.py": "x = 1\n"}))
+    run_rules(["torch-load-unsafe"], make_checkout(tmp_path / "repo", {"a.py": "torch.load(p)\n"}))
     argv = log.read_text().splitlines()
     assert {"--metrics=off", "--disable-version-check", "--json"} <= set(argv)
     assert argv[-2:] == ["--", "a.py"]

@@ -143,7 +143,8 @@ def check_semgrep_rule(ctx: RuleContext) -> Iterable[Result]:
             yield failed(m.message, where, key=m.key, **evidence)
     if not matches:
         yield passed(f"No match in {len(run.targets):,} Python files ({_mode(ctx)})", files=len(run.targets),
-                     engine="semgrep", semgrep_version=run.version, scope=_mode(ctx), **_skips(run.skipped))
+                     engine="semgrep", semgrep_version=run.version, scope=_mode(ctx),
+                     without_rule_words=run.ruled_out, **_skips(run.skipped))
 
 
 # --- PII in training data --------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from annexa.collect.checkout import Checkout
 from annexa.errors import UnreadableFile
 from annexa.model import Severity
 from annexa.scan.secrets import Skipped
+from annexa.scan.semgrep_anchors import Prefilter
 
 TIMEOUT = 900
 """Seconds the whole semgrep process may take before every semgrep rule becomes ``unknown``."""
@@ -80,6 +81,9 @@ class SemgrepRun:
     skipped: list[Skipped] = field(default_factory=list)
     error: str | None = None
     version: str | None = None
+    ruled_out: int = 0
+    """Targets not given to semgrep because they lack every anchor word of every rule (``semgrep_anchors``):
+    scanned, with no match possible."""
 
 
 def semgrep_rules(catalog: Mapping[str, RuleSpec]) -> list[dict[str, Any]]:
@@ -161,20 +165,25 @@ def run_semgrep(
     if binary is None:
         run.error = "semgrep is not installed (pip install semgrep)"
         return run
+    sent = _with_prefilter(rules)
+    given = could_match(checkout, targets, sent)
+    run.ruled_out = len(targets) - len(given)
+    if not given:
+        return run
     deadline = time.monotonic() + timeout
     env = {**os.environ, "SEMGREP_SEND_METRICS": "off", "SEMGREP_ENABLE_VERSION_CHECK": "0",
            "SEMGREP_USER_AGENT_APPEND": "annexa"}
     with tempfile.TemporaryDirectory(prefix="annexa-semgrep-") as tmp:
         # JSON, not YAML: the native command line's reader refuses YAML anchors, and JSON is YAML to the other.
         config = Path(tmp) / "annexa-rules.json"
-        config.write_text(json.dumps({"rules": _with_prefilter(rules)}), encoding="utf-8")
+        config.write_text(json.dumps({"rules": sent}), encoding="utf-8")
         options = ["--metrics=off", "--disable-version-check", "--json", "--quiet", "--disable-nosem",
                    "--no-git-ignore", "--config", str(config), "--timeout", str(PER_FILE_TIMEOUT),
-                   "--max-target-bytes", str(MAX_TARGET_BYTES), "--", *targets]
+                   "--max-target-bytes", str(MAX_TARGET_BYTES), "--", *given]
         attempt = run
         for engine in ENGINES:
             attempt = SemgrepRun(matches={rule: [] for rule in run.matches}, targets=run.targets,
-                                 skipped=list(run.skipped))
+                                 skipped=list(run.skipped), ruled_out=run.ruled_out)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 attempt.error = f"semgrep did not finish within {timeout:g} s"
@@ -193,6 +202,24 @@ def run_semgrep(
             if attempt.error is None:
                 break
     return attempt
+
+
+def could_match(checkout: Checkout, targets: list[str], rules: list[dict[str, Any]]) -> list[str]:
+    """The targets some rule could match in, by the rules' anchor words; unreadable ones are kept (semgrep then
+    reports them as it would)."""
+    prefilter = Prefilter(rules)
+    if prefilter.everything:
+        return targets
+    given = []
+    for path in targets:
+        try:
+            data = checkout.read_bytes(path, MAX_TARGET_BYTES)
+        except UnreadableFile:
+            given.append(path)
+            continue
+        if prefilter.could_match(data):
+            given.append(path)
+    return given
 
 
 def _parse(done: subprocess.CompletedProcess[bytes], checkout: Checkout, run: SemgrepRun) -> SemgrepRun:

@@ -1,0 +1,197 @@
+"""Which files could hold a match of a semgrep rule at all: words every match needs, read off the rule.
+
+semgrep spends about 2 ms on every file it is given, and parses every file for a rule it cannot pre-filter itself
+(``$CALL(..., $OPT=True)`` with ``$OPT`` held by a ``metavariable-regex``; a dict literal). annexa reads each
+target once, and gives semgrep only the files that contain, for at least one rule, every word of one of the
+rule's *anchor terms*. A file ruled out this way cannot hold a match, so it counts as scanned with no match.
+
+The anchors are derived, never written by hand, and only from what semgrep matches literally:
+
+- an identifier in a Python pattern (``torch.load``, ``weights_only=``) outside string literals and
+  metavariables: semgrep matches names through imports (``from torch import load as L``) and the name is then in
+  the import; Python keywords and ``True``/``False``/``None`` are never words (semgrep folds ``not False`` to
+  ``True``), and neither is the content of a string literal (semgrep folds ``"trust_" "remote_code"`` and
+  propagates ``k = "a" + "b"``);
+- an opening ``{`` or ``[`` of a dict, set or list pattern (no other Python construct matches one);
+- a run of literal characters that every match of a ``metavariable-regex`` or ``pattern-regex`` must contain
+  (the regex is applied to text taken from the file; a regex with case-insensitive flags, or one Python's
+  parser does not read, gives no words).
+
+Negative parts (``pattern-not``, ``pattern-not-inside``) and anything not listed above add nothing; an
+alternative without words makes the whole alternation need nothing, and such a rule is given every file. A file
+that cannot be read, or that holds NUL bytes (UTF-16 source, binary), is always given to semgrep, so semgrep
+reports it as it would have.
+"""
+
+from __future__ import annotations
+
+import importlib
+import keyword
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+_sre: Any = importlib.import_module("re._parser")
+"""The regex parser behind ``re`` (``sre_parse`` is its deprecated alias); semgrep's regexes are read with it."""
+
+Anchors = tuple[frozenset[str], ...] | None
+"""A disjunction of terms, each a set of words a file must all contain; ``None`` needs nothing (every file)."""
+
+MAX_TERMS = 256
+"""A formula with more terms is weakened (an AND keeps one side, an OR needs nothing): always sound."""
+
+MIN_REGEX_WORD = 3
+"""Literal runs of a regex shorter than this are dropped (sound, and they would select almost every file)."""
+
+_NOT_WORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
+_STRING = re.compile(r"(?is)(?<![A-Za-z0-9_])[rbuf]{0,2}"
+                     r"""('''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*")""")
+_METAVAR = re.compile(r"\$(?:\.\.\.)?[A-Z_][A-Z0-9_]*")
+_TYPED_METAVAR = re.compile(r"\(\s*\$[A-Z_][A-Z0-9_]*\s*:")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_POSITIVE_LEAVES = ("pattern", "pattern-inside")
+_NEGATIVE = ("pattern-not", "pattern-not-inside", "pattern-not-regex", "focus-metavariable",
+             "metavariable-comparison", "metavariable-type", "metavariable-name")
+
+
+def _and(a: Anchors, b: Anchors) -> Anchors:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    terms = {x | y for x in a for y in b}
+    if len(terms) > MAX_TERMS:
+        return a if len(a) <= len(b) else b
+    return _minimal(terms)
+
+
+def _or(a: Anchors, b: Anchors) -> Anchors:
+    if a is None or b is None:
+        return None
+    terms = set(a) | set(b)
+    return None if len(terms) > MAX_TERMS else _minimal(terms)
+
+
+def _minimal(terms: set[frozenset[str]]) -> Anchors:
+    """The terms without any that another term's words are a subset of (it would add nothing to the OR)."""
+    if frozenset() in terms:
+        return None
+    kept = [t for t in terms if not any(o < t for o in terms)]
+    return tuple(sorted(kept, key=lambda t: (len(t), sorted(t))))
+
+
+def _all(parts: Iterable[Anchors]) -> Anchors:
+    out: Anchors = None
+    for part in parts:
+        out = _and(out, part)
+    return out
+
+
+def _any(parts: Sequence[Anchors]) -> Anchors:
+    if not parts:
+        return None
+    out = parts[0]
+    for part in parts[1:]:
+        out = _or(out, part)
+    return out
+
+
+def pattern_words(pattern: str) -> frozenset[str]:
+    """The words every match of one Python semgrep pattern contains (empty: none known)."""
+    if _TYPED_METAVAR.search(pattern):
+        return frozenset()  # semgrep may match a type it infers, not a name written in the file
+    code = _METAVAR.sub(" ", _STRING.sub(" ", pattern))
+    words = {w for w in _IDENT.findall(code) if w not in _NOT_WORDS}
+    words |= {c for c in "{[" if c in code}
+    return frozenset(words)
+
+
+def regex_anchors(regex: str) -> Anchors:
+    """What every text a regex matches contains: literal runs joined by AND, alternatives by OR."""
+    try:
+        parsed = _sre.parse(regex)
+    except (re.error, RecursionError, OverflowError, ValueError):
+        return None
+    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
+        return None
+    return _sequence(list(parsed))
+
+
+def _sequence(items: list[tuple[Any, Any]]) -> Anchors:
+    parts: list[Anchors] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if len(run) >= MIN_REGEX_WORD:
+            parts.append((frozenset({"".join(run)}),))
+        run.clear()
+
+    for op, av in items:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is _sre.SUBPATTERN:
+            _group, add_flags, _del_flags, sub = av
+            parts.append(None if add_flags & (re.IGNORECASE | re.VERBOSE) else _sequence(list(sub)))
+        elif op is _sre.BRANCH:
+            parts.append(_any([_sequence(list(branch)) for branch in av[1]]))
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)):
+            low, _high, sub = av
+            parts.append(_sequence(list(sub)) if low >= 1 else None)
+        elif op is getattr(_sre, "ATOMIC_GROUP", None):
+            parts.append(_sequence(list(av)))
+        # anything else (classes, anchors, lookarounds, back-references) adds nothing and ends the run
+    flush()
+    return _all(parts)
+
+
+def rule_anchors(node: Any) -> Anchors:
+    """The anchors of a semgrep rule body (or of any part of one)."""
+    if isinstance(node, list):
+        return _all(rule_anchors(item) for item in node)
+    if not isinstance(node, Mapping):
+        return None
+    parts: list[Anchors] = []
+    for key, value in node.items():
+        if key in _POSITIVE_LEAVES and isinstance(value, str):
+            words = pattern_words(value)
+            parts.append((words,) if words else None)
+        elif key == "pattern-regex" and isinstance(value, str):
+            parts.append(regex_anchors(value))
+        elif key == "patterns" and isinstance(value, list):
+            parts.append(_all(rule_anchors(item) for item in value))
+        elif key == "pattern-either" and isinstance(value, list):
+            parts.append(_any([rule_anchors(item) for item in value]))
+        elif key == "metavariable-regex" and isinstance(value, Mapping):
+            plain = not value.get("constant-propagation") and isinstance(value.get("regex"), str)
+            parts.append(regex_anchors(value["regex"]) if plain else None)
+        elif key == "metavariable-pattern" and isinstance(value, Mapping):
+            parts.append(None if "language" in value else rule_anchors(
+                {k: v for k, v in value.items() if k in ("pattern", "patterns", "pattern-either", "pattern-regex")}))
+        elif key in ("pattern-sources", "pattern-sinks") and isinstance(value, list):
+            parts.append(_any([rule_anchors(item) for item in value]))
+        elif key == "mode" and value not in ("search", "taint"):
+            return None  # join and extract modes match other files' text
+        # negative and unknown keys add nothing (weaker, so still sound)
+    return _all(parts)
+
+
+class Prefilter:
+    """The anchors of a rule list, and the test of one file's bytes against them."""
+
+    def __init__(self, rules: Iterable[Mapping[str, Any]]) -> None:
+        self.anchors = {str(rule["id"]): rule_anchors(rule) for rule in rules}
+        self.everything = any(a is None for a in self.anchors.values())
+        words = sorted({w for a in self.anchors.values() if a for term in a for w in term}, key=len, reverse=True)
+        self.words = [w.encode() for w in words]
+        self._any_word = re.compile(b"|".join(re.escape(w) for w in self.words)) if self.words else None
+
+    def could_match(self, data: bytes) -> bool:
+        """Whether some rule could match in a file with these bytes (always, for bytes with NULs)."""
+        if self.everything or b"\0" in data:
+            return True
+        if self._any_word is None or not self._any_word.search(data):
+            return False
+        present = frozenset(w.decode() for w in self.words if w in data)
+        return any(term <= present for a in self.anchors.values() if a for term in a)
