@@ -9,8 +9,9 @@ import pytest
 
 from annexa.model import Status
 from annexa.scan import semgrep as semgrep_scan
+from annexa.scan.anchors import regex_anchors
 from annexa.scan.semgrep import _with_prefilter, run_semgrep, semgrep_rules
-from annexa.scan.semgrep_anchors import Prefilter, pattern_words, regex_anchors, rule_anchors
+from annexa.scan.semgrep_anchors import Prefilter, pattern_words, rule_anchors
 from tests.content.common import CATALOG, SEMGREP_RULES, run_rules
 from tests.support import make_checkout
 
@@ -38,7 +39,10 @@ def test_pattern_words_are_names_outside_strings_and_metavariables() -> None:
     (r"(^|\.)(PythonREPLTool|ShellTool)$", [["PythonREPLTool"], ["ShellTool"]]),
     (r"^Peft(Mixed)?Model(For\w+)?$", [["Model", "Peft"]]),
     (r"^(?!(yaml\.)?C?(Safe|Base)Loader$)", None),
-    ("(?i)secret", None),
+    ("(?i)secret", [["secret"]]),  # lower-case words, for lowered ASCII text
+    ("(?i)Kelvin", [["kelvin"]]),
+    ("(?i)aws_?secret", [["aws", "secret"]]),
+    ("(?i)straßenname", [["enname", "stra"]]),  # a folded non-ASCII letter is no word
     ("(?i:secret)word", [["word"]]),
     ("ab", None),  # shorter than MIN_REGEX_WORD: would select every file
     ("x(abc)*y", None),
@@ -70,6 +74,9 @@ def test_negative_and_unknown_parts_add_nothing() -> None:
     assert rule_anchors({"metavariable-pattern": {"metavariable": "$X", "language": "generic",
                                                   "pattern": "secret"}}) is None
     assert rule_anchors({"mode": "join", "join": {}}) is None
+    # file bytes are searched as written: a case-insensitive regex gives a semgrep rule no word
+    assert rule_anchors({"metavariable-regex": {"metavariable": "$X", "regex": "(?i)secret"}}) is None
+    assert rule_anchors({"pattern-regex": "(?i)secret"}) is None
 
 
 def test_taint_needs_a_source_and_a_sink() -> None:

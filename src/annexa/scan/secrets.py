@@ -27,6 +27,7 @@ from typing import Any
 from annexa.collect.base_revision import BaseFiles
 from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError, CollectError, UnreadableFile
+from annexa.scan.anchors import Anchors, ignores_case, regex_anchors
 
 BINARY_SNIFF = 8192
 """A NUL byte in this many leading bytes marks a file as binary."""
@@ -77,6 +78,13 @@ def _lowered(gate: re.Pattern[str]) -> re.Pattern[str] | None:
     if not gate.flags & re.IGNORECASE or not re.fullmatch(r"[a-z0-9_]+(\|[a-z0-9_]+)*", gate.pattern):
         return None
     return re.compile(gate.pattern)
+
+
+def _anchored(pattern: re.Pattern[str]) -> tuple[re.Pattern[str], Anchors, bool]:
+    """A nominating pattern with the words every match of it holds, and whether they are lower-case words for
+    lowered ASCII text (the pattern ignores case)."""
+    fold = ignores_case(pattern)
+    return pattern, regex_anchors(pattern.pattern, pattern.flags & re.IGNORECASE), fold
 
 
 def _block_pattern(regex: re.Pattern[str]) -> re.Pattern[str]:
@@ -211,7 +219,7 @@ class SecretScanner:
                              for p in plugins if p.secret_type in GENERIC_TYPES]
             specific = [p for p in plugins if p.secret_type not in GENERIC_TYPES]
             self._assignment = [p for p in specific if _assignment_style(p)]
-            self._specific = [(p, [_block_pattern(r) for r in p.denylist]) for p in specific
+            self._specific = [(p, [_anchored(_block_pattern(r)) for r in p.denylist]) for p in specific
                               if hasattr(p, "denylist") and p not in self._assignment]
             self._per_line = [p for p in specific if not hasattr(p, "denylist")]
             gates = list({gate.pattern: gate for _, gate in self._generic}.values())
@@ -260,9 +268,14 @@ class SecretScanner:
                 ends.extend(accumulate(map(len, lines)))
             return bisect_right(ends, position) + 1
 
+        lowered = text.lower() if text.isascii() else None
         candidates: dict[int, list[Any]] = {}
         for plugin, patterns in self._specific:
-            for pattern in patterns:
+            for pattern, terms, fold in patterns:
+                if terms is not None:  # the words every match holds (``annexa.scan.anchors``): absent, no match
+                    hay = lowered if fold else text
+                    if hay is not None and not any(all(w in hay for w in term) for term in terms):
+                        continue
                 for match in pattern.finditer(text):
                     group = candidates.setdefault(line_of(match.start()), [])
                     if plugin not in group:
@@ -272,7 +285,6 @@ class SecretScanner:
             # text (a gate never matches a line separator, so each match lies in one line, as per line). On
             # ASCII text, a case-insensitive gate of lower-case words is the same search on the lowered text.
             gated = set(candidates)
-            lowered = text.lower() if text.isascii() else None
             for gate, lower_gate in self._gates:
                 if lowered is not None and lower_gate is not None:
                     gated.update(line_of(match.start()) for match in lower_gate.finditer(lowered))

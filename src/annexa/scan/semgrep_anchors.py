@@ -25,23 +25,12 @@ reports it as it would have.
 
 from __future__ import annotations
 
-import importlib
 import keyword
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-_sre: Any = importlib.import_module("re._parser")
-"""The regex parser behind ``re`` (``sre_parse`` is its deprecated alias); semgrep's regexes are read with it."""
-
-Anchors = tuple[frozenset[str], ...] | None
-"""A disjunction of terms, each a set of words a file must all contain; ``None`` needs nothing (every file)."""
-
-MAX_TERMS = 256
-"""A formula with more terms is weakened (an AND keeps one side, an OR needs nothing): always sound."""
-
-MIN_REGEX_WORD = 3
-"""Literal runs of a regex shorter than this are dropped (sound, and they would select almost every file)."""
+from annexa.scan.anchors import Anchors, all_of, any_of, regex_anchors
 
 _NOT_WORDS = frozenset(keyword.kwlist) | frozenset(keyword.softkwlist)
 _STRING = re.compile(r"(?is)(?<![A-Za-z0-9_])[rbuf]{0,2}"
@@ -54,48 +43,6 @@ _NEGATIVE = ("pattern-not", "pattern-not-inside", "pattern-not-regex", "focus-me
              "metavariable-comparison", "metavariable-type", "metavariable-name")
 
 
-def _and(a: Anchors, b: Anchors) -> Anchors:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    terms = {x | y for x in a for y in b}
-    if len(terms) > MAX_TERMS:
-        return a if len(a) <= len(b) else b
-    return _minimal(terms)
-
-
-def _or(a: Anchors, b: Anchors) -> Anchors:
-    if a is None or b is None:
-        return None
-    terms = set(a) | set(b)
-    return None if len(terms) > MAX_TERMS else _minimal(terms)
-
-
-def _minimal(terms: set[frozenset[str]]) -> Anchors:
-    """The terms without any that another term's words are a subset of (it would add nothing to the OR)."""
-    if frozenset() in terms:
-        return None
-    kept = [t for t in terms if not any(o < t for o in terms)]
-    return tuple(sorted(kept, key=lambda t: (len(t), sorted(t))))
-
-
-def _all(parts: Iterable[Anchors]) -> Anchors:
-    out: Anchors = None
-    for part in parts:
-        out = _and(out, part)
-    return out
-
-
-def _any(parts: Sequence[Anchors]) -> Anchors:
-    if not parts:
-        return None
-    out = parts[0]
-    for part in parts[1:]:
-        out = _or(out, part)
-    return out
-
-
 def pattern_words(pattern: str) -> frozenset[str]:
     """The words every match of one Python semgrep pattern contains (empty: none known)."""
     if _TYPED_METAVAR.search(pattern):
@@ -106,50 +53,20 @@ def pattern_words(pattern: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def regex_anchors(regex: str) -> Anchors:
-    """What every text a regex matches contains: literal runs joined by AND, alternatives by OR."""
+def _exact_case(regex: str) -> Anchors:
+    """A regex's anchors when it matches case as written (file bytes are searched as they are), else none."""
     try:
-        parsed = _sre.parse(regex)
+        if re.compile(regex).flags & re.IGNORECASE:
+            return None
     except (re.error, RecursionError, OverflowError, ValueError):
         return None
-    if parsed.state.flags & (re.IGNORECASE | re.VERBOSE):
-        return None
-    return _sequence(list(parsed))
-
-
-def _sequence(items: list[tuple[Any, Any]]) -> Anchors:
-    parts: list[Anchors] = []
-    run: list[str] = []
-
-    def flush() -> None:
-        if len(run) >= MIN_REGEX_WORD:
-            parts.append((frozenset({"".join(run)}),))
-        run.clear()
-
-    for op, av in items:
-        if op is _sre.LITERAL:
-            run.append(chr(av))
-            continue
-        flush()
-        if op is _sre.SUBPATTERN:
-            _group, add_flags, _del_flags, sub = av
-            parts.append(None if add_flags & (re.IGNORECASE | re.VERBOSE) else _sequence(list(sub)))
-        elif op is _sre.BRANCH:
-            parts.append(_any([_sequence(list(branch)) for branch in av[1]]))
-        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT, getattr(_sre, "POSSESSIVE_REPEAT", None)):
-            low, _high, sub = av
-            parts.append(_sequence(list(sub)) if low >= 1 else None)
-        elif op is getattr(_sre, "ATOMIC_GROUP", None):
-            parts.append(_sequence(list(av)))
-        # anything else (classes, anchors, lookarounds, back-references) adds nothing and ends the run
-    flush()
-    return _all(parts)
+    return regex_anchors(regex)
 
 
 def rule_anchors(node: Any) -> Anchors:
     """The anchors of a semgrep rule body (or of any part of one)."""
     if isinstance(node, list):
-        return _all(rule_anchors(item) for item in node)
+        return all_of(rule_anchors(item) for item in node)
     if not isinstance(node, Mapping):
         return None
     parts: list[Anchors] = []
@@ -158,23 +75,23 @@ def rule_anchors(node: Any) -> Anchors:
             words = pattern_words(value)
             parts.append((words,) if words else None)
         elif key == "pattern-regex" and isinstance(value, str):
-            parts.append(regex_anchors(value))
+            parts.append(_exact_case(value))
         elif key == "patterns" and isinstance(value, list):
-            parts.append(_all(rule_anchors(item) for item in value))
+            parts.append(all_of(rule_anchors(item) for item in value))
         elif key == "pattern-either" and isinstance(value, list):
-            parts.append(_any([rule_anchors(item) for item in value]))
+            parts.append(any_of([rule_anchors(item) for item in value]))
         elif key == "metavariable-regex" and isinstance(value, Mapping):
             plain = not value.get("constant-propagation") and isinstance(value.get("regex"), str)
-            parts.append(regex_anchors(value["regex"]) if plain else None)
+            parts.append(_exact_case(value["regex"]) if plain else None)
         elif key == "metavariable-pattern" and isinstance(value, Mapping):
             parts.append(None if "language" in value else rule_anchors(
                 {k: v for k, v in value.items() if k in ("pattern", "patterns", "pattern-either", "pattern-regex")}))
         elif key in ("pattern-sources", "pattern-sinks") and isinstance(value, list):
-            parts.append(_any([rule_anchors(item) for item in value]))
+            parts.append(any_of([rule_anchors(item) for item in value]))
         elif key == "mode" and value not in ("search", "taint"):
             return None  # join and extract modes match other files' text
         # negative and unknown keys add nothing (weaker, so still sound)
-    return _all(parts)
+    return all_of(parts)
 
 
 class Prefilter:
