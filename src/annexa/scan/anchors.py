@@ -123,9 +123,6 @@ def _sequence(items: list[tuple[Any, Any]], fold: bool) -> Anchors:
     return all_of(parts)
 
 
-def holds(anchors: Anchors, present: Iterable[str]) -> bool:
-    """Whether a text holding the words ``present`` satisfies ``anchors``."""
-    if anchors is None:
-        return True
-    words = frozenset(present)
-    return any(term <= words for term in anchors)
+def holds(anchors: Anchors, text: str) -> bool:
+    """Whether ``text`` holds every word of some term of ``anchors`` (always, for ``None``)."""
+    return anchors is None or any(all(word in text for word in term) for term in anchors)

@@ -27,7 +27,7 @@ from typing import Any
 from annexa.collect.base_revision import BaseFiles
 from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError, CollectError, UnreadableFile
-from annexa.scan.anchors import Anchors, ignores_case, regex_anchors
+from annexa.scan.anchors import Anchors, holds, ignores_case, regex_anchors
 
 BINARY_SNIFF = 8192
 """A NUL byte in this many leading bytes marks a file as binary."""
@@ -272,10 +272,9 @@ class SecretScanner:
         candidates: dict[int, list[Any]] = {}
         for plugin, patterns in self._specific:
             for pattern, terms, fold in patterns:
-                if terms is not None:  # the words every match holds (``annexa.scan.anchors``): absent, no match
-                    hay = lowered if fold else text
-                    if hay is not None and not any(all(w in hay for w in term) for term in terms):
-                        continue
+                hay = lowered if fold else text
+                if hay is not None and not holds(terms, hay):  # a word every match holds is absent: no match
+                    continue
                 for match in pattern.finditer(text):
                     group = candidates.setdefault(line_of(match.start()), [])
                     if plugin not in group:

@@ -39,8 +39,6 @@ _METAVAR = re.compile(r"\$(?:\.\.\.)?[A-Z_][A-Z0-9_]*")
 _TYPED_METAVAR = re.compile(r"\(\s*\$[A-Z_][A-Z0-9_]*\s*:")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POSITIVE_LEAVES = ("pattern", "pattern-inside")
-_NEGATIVE = ("pattern-not", "pattern-not-inside", "pattern-not-regex", "focus-metavariable",
-             "metavariable-comparison", "metavariable-type", "metavariable-name")
 
 
 def pattern_words(pattern: str) -> frozenset[str]:
