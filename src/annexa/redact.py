@@ -15,12 +15,14 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from annexa.scan import detector_gate
+
 if TYPE_CHECKING:
     from annexa.report import Report
 
 REDACTED = "[redacted]"
 
-MIN_SECRET = 8
+MIN_SECRET = detector_gate.MIN_SECRET
 """Shorter values are never treated as secrets (nothing that short is a credential)."""
 
 _DIGEST_LENGTHS = frozenset({32, 40, 64, 128})
@@ -44,13 +46,16 @@ _SUB_TOKENS = re.compile(r"[^\s'\"`,;()<>\[\]{}|\\=:@/?&#]{8,}")
 def _detector_spans(line: str) -> list[tuple[int, int]]:
     """Where the secret detectors find a value in one line of text.
 
-    This is the ONE call into the secrets scanner's detectors; when ``annexa.scan.secrets`` exposes
-    ``find_secret_spans(text)``, this body becomes that call.
+    This is the ONE call into the secrets scanner's detectors. A line the stored gate says no detector could
+    report a value in (``annexa.scan.detector_gate``) does not load them.
     """
     spans: list[tuple[int, int]] = []
+    gate = detector_gate.gate()
+    if gate is not None and not gate.may_hit(line):  # no detector could report a value here
+        return spans
     for plugin, patterns in _detectors():
         try:
-            found = plugin.analyze_line(filename="annexa-output.txt", line=line, line_number=0, context=None)
+            found = plugin.analyze_line(filename=detector_gate.OUTPUT_NAME, line=line, line_number=0, context=None)
         except Exception:  # a detector's failure must not stop redaction of the others
             continue
         for secret in found:
