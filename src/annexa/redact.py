@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -50,7 +50,7 @@ def _detector_spans(line: str) -> list[tuple[int, int]]:
     report a value in (``annexa.scan.detector_gate``) does not load them.
     """
     spans: list[tuple[int, int]] = []
-    gate = detector_gate.gate()
+    gate = detector_gate.current()
     if gate is not None and not gate.may_hit(line):  # no detector could report a value here
         return spans
     for plugin, patterns in _detectors():
@@ -186,7 +186,24 @@ def redact_text(text: str, digests: Iterable[str] = ()) -> str:
 def redact_json(obj: Any, digests: Iterable[str] = ()) -> Any:
     """A copy of a JSON-like value with every string (mapping keys included) passed through ``redact_text``."""
     known = frozenset(digests) or frozenset(_digests_in(obj))
-    return _walk(obj, known)
+    with detector_gate.narrowed_to("\n".join(map(escape_path, _strings_in(obj)))):  # as redact_text sees them
+        return _walk(obj, known)
+
+
+def _strings_in(obj: Any) -> Iterator[str]:
+    """Every string in a JSON-like value, mapping keys included (iterative)."""
+    stack = [obj]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                if isinstance(key, str):
+                    yield key
+                stack.append(item)
+        elif isinstance(value, list | tuple):
+            stack.extend(value)
 
 
 def _walk(obj: Any, digests: frozenset[str]) -> Any:
@@ -236,7 +253,13 @@ def _digests_in(obj: Any) -> set[str]:
 def redact_report(report: Report) -> Report:
     """A copy of ``report`` whose every message, evidence value, remediation and text is redacted."""
     digests = frozenset(_digests_in([dict(f.evidence) for f in report.findings]))
+    every = [*(s for f in report.findings for s in (f.message, f.remediation, *_strings_in(dict(f.evidence)))),
+             *(s for p in report.policies for s in (p.title, p.owner, *(r.text for r in p.requirements)))]
+    with detector_gate.narrowed_to("\n".join(map(escape_path, every))):  # as redact_text sees them
+        return _redacted_report(report, digests)
 
+
+def _redacted_report(report: Report, digests: frozenset[str]) -> Report:
     def text(value: str) -> str:
         return redact_text(value, digests)
 

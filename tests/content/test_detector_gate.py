@@ -8,6 +8,7 @@ import re
 import string
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -117,7 +118,8 @@ def test_the_gate_on_typical_output_lines(line: str, expected: bool) -> None:
 
 @pytest.mark.parametrize(("pattern", "expected"), [
     (r"(?<![A-Z0-9])AKIA[0-9A-Z]{16}\b", "AKIA(?:[0-9A-Z]){16,16}"),
-    (r"^(['\"])([a-f0-9]{8,})(\1)$", "(?:['\"])(?:(?:[a-f0-9]){8,})(?:[\\s\\S]*)"),
+    (r"^(['\"])([a-f0-9]{8,})(\1)$", "(?:['\"])(?:(?:[a-f0-9]){8,})(?:(?:['\"]))"),
+    (r"(a)(?(1)a|b)c", r"(?:a)[\s\S]*c"),
     (r"(?i)token(?=\s*=)\s*=\s*(\w+?)", r"(?i)token(?:[\s]){0,}=(?:[\s]){0,}(?:(?:[\w]){1,})"),
     (r"a(?i:b)c", "a(?i:b)c"),
     (r"x|yz", "(?:x|yz)"),
@@ -170,3 +172,33 @@ def test_checking_an_empty_directory_does_not_load_the_detectors(tmp_path: Path)
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('detect_secrets', 'requests')))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_a_gate_narrowed_to_a_text_keeps_the_patterns_whose_words_it_holds() -> None:
+    current = gate()
+    assert current is not None
+    line = f"GH_TOKEN={KEYS['github_classic']}"
+    clean = current.narrowed("No CODEOWNERS file that GitHub reads")
+    assert len(clean._patterns) < len(current._patterns)
+    assert current.narrowed(f"intro\n{line}\noutro").may_hit(line) is True
+    with detector_gate.narrowed_to("plain words only"):
+        assert detector_gate.current() is not current
+    assert detector_gate.current() is current
+
+
+def test_the_report_redaction_masks_through_the_narrowed_gate() -> None:
+    key = KEYS["huggingface"]
+    assert redact.redact_json({"a": ["plain", {"k": f"HF_TOKEN={key}"}]}) == {
+        "a": ["plain", {"k": "HF_TOKEN=[redacted]"}]}
+
+
+@pytest.mark.parametrize("line", [
+    '"' + "a" * 4000 + " secret", "password " + '"x' * 2000, " ".join(["secret"] * 600) + "==",
+    '"' * 3000 + "secret", "api_key" + "'" * 3000,
+])
+def test_long_adversarial_lines_are_gated_in_linear_time(line: str) -> None:
+    current = gate()
+    assert current is not None
+    started = time.perf_counter()
+    current.may_hit(line)
+    assert time.perf_counter() - started < 1.0

@@ -30,11 +30,14 @@ import json
 import math
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from annexa.scan.anchors import holds, ignores_case, regex_anchors
+from annexa.scan.anchors import ignores_case, regex_anchors
 
 _sre: Any = importlib.import_module("re._parser")
 _CONSTANTS: Any = importlib.import_module("re._constants")
@@ -74,10 +77,10 @@ _ANY_CHAR = r"[\s\S]"
 _ANY_TEXT = r"[\s\S]*"
 
 
-def _render(items: list[tuple[Any, Any]]) -> str:
+def _render(items: list[tuple[Any, Any]], groups: dict[int, str]) -> str:
     """A parsed regex as regex text that matches at least wherever the original does: anchors and
-    look-arounds are dropped (they only narrow), a back-reference becomes any text, and so does anything else
-    this renderer does not know; capture groups do not capture."""
+    look-arounds are dropped (they only narrow), a back-reference becomes its group's pattern (the text it
+    repeats matched that), anything else this renderer does not know becomes any text; groups do not capture."""
     out: list[str] = []
     for op, av in items:
         if op is _sre.LITERAL:
@@ -91,19 +94,24 @@ def _render(items: list[tuple[Any, Any]]) -> str:
         elif op in _REPEATS:
             low, high, sub = av
             bound = "" if high == _CONSTANTS.MAXREPEAT else str(high)
-            out.append(f"(?:{_render(list(sub))}){{{low},{bound}}}")
+            out.append(f"(?:{_render(list(sub), groups)}){{{low},{bound}}}")
         elif op is _sre.SUBPATTERN:
-            _group, add_flags, del_flags, sub = av
+            group, add_flags, del_flags, sub = av
             scope = "".join(letter for flag, letter in _FLAGS.items() if add_flags & flag)
             unscope = "".join(letter for flag, letter in _FLAGS.items() if del_flags & flag and flag != re.ASCII)
-            out.append(f"(?{scope}{'-' + unscope if unscope else ''}:{_render(list(sub))})")
+            rendered = f"(?{scope}{'-' + unscope if unscope else ''}:{_render(list(sub), groups)})"
+            if group is not None:
+                groups[group] = rendered
+            out.append(rendered)
         elif op is _sre.BRANCH:
-            out.append("(?:" + "|".join(_render(list(branch)) for branch in av[1]) + ")")
+            out.append("(?:" + "|".join(_render(list(branch), groups) for branch in av[1]) + ")")
         elif op is getattr(_sre, "ATOMIC_GROUP", None):
-            out.append(f"(?:{_render(list(av))})")
+            out.append(f"(?:{_render(list(av), groups)})")
         elif op in (_sre.AT, _sre.ASSERT, _sre.ASSERT_NOT):
             continue
-        else:  # back-references, conditionals, anything unknown: any text
+        elif op is _sre.GROUPREF and av in groups:
+            out.append(groups[av])
+        else:  # conditionals, a reference to a group not yet closed, anything unknown: any text
             out.append(_ANY_TEXT)
     return "".join(out)
 
@@ -116,7 +124,7 @@ def loosened(pattern: re.Pattern[str]) -> str | None:
     except (re.error, RecursionError, OverflowError, ValueError):
         return None
     flags = "".join(letter for flag, letter in _FLAGS.items() if parsed.state.flags & flag)
-    return (f"(?{flags})" if flags else "") + _render(list(parsed))
+    return (f"(?{flags})" if flags else "") + _render(list(parsed), {})
 
 
 def _entry(pattern: re.Pattern[str]) -> dict[str, Any] | None:
@@ -196,26 +204,71 @@ def derive() -> dict[str, Any]:
 class Gate:
     """``may_hit(line)`` is false only for a line in which no detector could report a value."""
 
-    def __init__(self, patterns: list[dict[str, Any]]) -> None:
-        self._patterns = [
-            (None if p["words"] is None else tuple(frozenset(term) for term in p["words"]), bool(p["fold"]),
-             str(p["regex"]))
-            for p in patterns
-        ]
-        self._compiled: dict[str, re.Pattern[str]] = {}
+    def __init__(self, patterns: list[dict[str, Any]], compiled: dict[str, re.Pattern[str]] | None = None) -> None:
+        self._patterns = patterns
+        self._always: list[str] = []  # patterns without words: searched in every line
+        self._worded: list[tuple[tuple[frozenset[str], ...], bool, str]] = []
+        for p in patterns:
+            if p["words"] is None:
+                self._always.append(str(p["regex"]))
+            else:
+                self._worded.append((tuple(frozenset(t) for t in p["words"]), bool(p["fold"]), str(p["regex"])))
+        self._words = sorted({w for terms, fold, _ in self._worded if not fold for t in terms for w in t})
+        self._folded = sorted({w for terms, fold, _ in self._worded if fold for t in terms for w in t})
+        self._compiled: dict[str, re.Pattern[str]] = {} if compiled is None else compiled
+
+    def narrowed(self, text: str) -> Gate:
+        """The gate for the lines of ``text``: without the patterns whose words are nowhere in it (a word absent
+        from a text is absent from each of its lines). Only words are looked for: a loosened pattern searched
+        across a whole text could take quadratic time."""
+        lowered = text.lower() if text.isascii() else None
+        kept = []
+        for p in self._patterns:
+            hay = lowered if p["fold"] else text
+            if p["words"] is not None and hay is not None and not any(all(w in hay for w in t) for t in p["words"]):
+                continue
+            kept.append(p)
+        return Gate(kept, self._compiled)
+
+    def _search(self, regex: str, line: str) -> bool:
+        compiled = self._compiled.get(regex)
+        if compiled is None:
+            compiled = self._compiled[regex] = re.compile(regex)
+        return compiled.search(line) is not None
 
     def may_hit(self, line: str) -> bool:
+        if any(self._search(regex, line) for regex in self._always):
+            return True
         lowered = line.lower() if line.isascii() else None
-        for words, fold, regex in self._patterns:
-            hay = lowered if fold else line
-            if words is not None and hay is not None and not holds(words, hay):
-                continue  # a word every match holds is absent
-            compiled = self._compiled.get(regex)
-            if compiled is None:
-                compiled = self._compiled[regex] = re.compile(regex)
-            if compiled.search(line):
+        present = {w for w in self._words if w in line}
+        folded = {w for w in self._folded if w in lowered} if lowered is not None else None
+        for terms, fold, regex in self._worded:
+            found = folded if fold else present
+            # a pattern whose words are all absent cannot match (on non-ASCII text, folded words are not looked for)
+            if found is not None and not any(term <= found for term in terms):
+                continue
+            if self._search(regex, line):
                 return True
         return False
+
+
+_NARROWED: ContextVar[Gate | None] = ContextVar("annexa_detector_gate", default=None)
+
+
+@contextmanager
+def narrowed_to(text: str) -> Iterator[None]:
+    """Within the block, :func:`current` is the gate narrowed to ``text`` (in this thread or task only)."""
+    base = gate()
+    token = _NARROWED.set(None if base is None else base.narrowed(text))
+    try:
+        yield
+    finally:
+        _NARROWED.reset(token)
+
+
+def current() -> Gate | None:
+    """The gate in force: narrowed by :func:`narrowed_to`, else the stored one, else ``None`` (no gate)."""
+    return _NARROWED.get() or gate()
 
 
 @lru_cache(maxsize=1)
