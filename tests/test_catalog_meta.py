@@ -32,6 +32,17 @@ def test_every_design_rule_id_is_in_the_catalog() -> None:
     assert sorted(set(DESIGN_RULE_IDS) - set(CATALOG)) == []
 
 
+def test_the_shipped_rules_read_by_libyaml_alone_are_what_the_full_reader_gives() -> None:
+    from annexa.yamlio import load_document
+
+    paths = sorted(builtin_dir("rules").glob("*.yml"))
+    assert len(paths) == len(CATALOG)
+    for path in paths:
+        fast, full = load_document(path, path.name, shipped=True), load_document(path, path.name)
+        assert (fast.data, fast.sha256) == (full.data, full.sha256), path.name
+        assert fast.lines == {} and full.lines[("id",)] == 1
+
+
 def test_registry_and_catalog_match() -> None:
     implemented = set(registry())
     assert sorted(implemented - set(CATALOG)) == [], "registered rules without a catalog entry"

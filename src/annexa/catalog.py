@@ -123,7 +123,7 @@ def _load_catalog(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Mapp
     shipped = folder == builtin_dir("rules").resolve()
     for path in (folder / name for name, _, _ in stamp):
         try:
-            doc = load_document(path, f"rules/{path.name}")
+            doc = load_document(path, f"rules/{path.name}", shipped=shipped)
             if not shipped:  # the shipped catalog is schema-checked by tests/test_catalog_meta.py
                 validate(doc, "rule.schema.json")
         except InputError as exc:

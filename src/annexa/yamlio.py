@@ -48,11 +48,13 @@ class Document:
         return self.lines.get((), 1)
 
 
-def load_document(path: Path, display: str | None = None, root: Path | None = None) -> Document:
+def load_document(path: Path, display: str | None = None, root: Path | None = None, *,
+                  shipped: bool = False) -> Document:
     """Parse ``path``; unreadable or unparseable input raises ``InputError`` naming file and line.
 
     The file is opened through ``safeio.read_input``: links out of ``root`` (default: the file's folder) and
-    special files are refused.
+    special files are refused. A ``shipped`` file (annexa's own package data, checked by the tests) is read by
+    libyaml alone, without the limits and the line of every value that input from a repository gets.
     """
     name = display or str(path)
     raw = read_input(path, name, root, MAX_BYTES)
@@ -60,8 +62,21 @@ def load_document(path: Path, display: str | None = None, root: Path | None = No
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError(name, None, "", f"not valid UTF-8 (byte {exc.start})") from exc
-    parse = parse_json_document if path.suffix.lower() == ".json" else parse_document
+    parse = _parse_shipped if shipped else parse_document
+    if path.suffix.lower() == ".json":
+        parse = parse_json_document
     return replace(parse(text, name), sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _parse_shipped(text: str, name: str) -> Document:
+    try:
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader: no Python objects
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise InputError(name, mark.line + 1 if mark else None, "", f"not valid YAML: {exc.problem}") from exc
+    except yaml.YAMLError as exc:
+        raise InputError(name, None, "", f"not valid YAML: {exc}") from exc
+    return Document(name, _plain(data), {})
 
 
 MAX_BYTES = 2 * 1024 * 1024
