@@ -7,7 +7,7 @@ import posixpath
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -28,10 +28,13 @@ from annexa.rules.base import (
     unknown,
     unreadable,
 )
-from annexa.scan.pii import PiiFileScan, scan_file, scan_parquet
-from annexa.scan.secrets import SecretScan, SecretScanError, Skipped, scan_files
-from annexa.scan.semgrep import Match, SemgrepRun, run_semgrep
+from annexa.scan import Skipped
 from annexa.yamlio import compose_all_limited
+
+if TYPE_CHECKING:  # the scanners are imported where they run: a check with nothing to scan never loads them
+    from annexa.scan.pii import PiiFileScan
+    from annexa.scan.secrets import SecretScan
+    from annexa.scan.semgrep import Match, SemgrepRun
 
 MAX_LISTED = 20
 """Skipped files listed in a result's evidence (the count is always complete)."""
@@ -57,6 +60,8 @@ def check_no_secrets_in_change(ctx: RuleContext) -> Iterable[Result]:
     if checkout is None or not files:
         yield not_applicable("No files to scan for secrets")
         return
+    from annexa.scan.secrets import SecretScanError, scan_files
+
     added = {f: ctx.added_lines(f) for f in files}
     max_bytes = int(ctx.params.get("max_file_bytes") or 20_000_000)
     baseline = str(ctx.params.get("baseline") or "")
@@ -95,7 +100,13 @@ def _semgrep_job(ctx: RuleContext) -> tuple[str, Callable[[], SemgrepRun]] | Non
     if checkout is None:
         return None
     files = ctx.scoped_files()
-    return "content:semgrep", lambda: run_semgrep(checkout, files, load_catalog())
+
+    def run() -> SemgrepRun:
+        from annexa.scan.semgrep import run_semgrep
+
+        return run_semgrep(checkout, files, load_catalog())
+
+    return "content:semgrep", run
 
 
 def _semgrep(ctx: RuleContext) -> SemgrepRun | None:
@@ -161,6 +172,8 @@ def check_training_data_pii_free(ctx: RuleContext) -> Iterable[Result]:
     if checkout is None or not files:
         yield not_applicable("No training data files to scan")
         return
+    from annexa.scan.pii import scan_file, scan_parquet
+
     skipped: list[Skipped] = []
     totals: Counter[str] = Counter()
     scanned = size = rows = 0

@@ -27,6 +27,7 @@ from typing import Any
 from annexa.collect.base_revision import BaseFiles
 from annexa.collect.checkout import Checkout
 from annexa.errors import AnnexaError, CollectError, UnreadableFile
+from annexa.scan import Skipped
 from annexa.scan.anchors import Anchors, holds, ignores_case, regex_anchors
 
 BINARY_SNIFF = 8192
@@ -149,14 +150,6 @@ class SecretHit:
     digest: str
     pragma_ignored: bool = False
     """An allow-pragma the change itself adds would have silenced it (not honoured: see ``scan_files``)."""
-
-
-@dataclass(frozen=True)
-class Skipped:
-    """A file that was not scanned, and why."""
-
-    path: str
-    reason: str
 
 
 @dataclass

@@ -31,7 +31,7 @@ from annexa.catalog import RuleSpec
 from annexa.collect.checkout import Checkout
 from annexa.errors import UnreadableFile
 from annexa.model import Severity
-from annexa.scan.secrets import Skipped
+from annexa.scan import Skipped
 from annexa.scan.semgrep_anchors import Prefilter
 
 TIMEOUT = 900
