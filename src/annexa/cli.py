@@ -10,10 +10,7 @@ import sys
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING, Any, cast
 
 from annexa import __version__
 from annexa.catalog import builtin_dir, load_catalog, load_policies
@@ -30,6 +27,9 @@ from annexa.redact import redact_text
 from annexa.report import Report, RunInfo
 from annexa.rules import registry
 from annexa.safeio import check_usage, write_output
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 FORMATS = ("text", "json", "markdown", "sarif", "codequality", "junit")
@@ -143,11 +143,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _LazyConsole:
+    """A rich ``Console`` made on first use: ``check`` writes its report itself and needs no console."""
+
+    def __init__(self, **options: Any) -> None:
+        self._options = options
+        self._console: Console | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(**self._options)
+        return getattr(self._console, name)
+
+
+def _console(**options: Any) -> Console:
+    return cast("Console", _LazyConsole(**options))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run annexa; returns (and, as a console script, exits with) 0 conformant, 1 failing, 2 usage error."""
     args = build_parser().parse_args(argv)
-    out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160, emoji=False)
-    err = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
+    out = _console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160, emoji=False)
+    err = _console(stderr=True, highlight=False, soft_wrap=True, emoji=False, markup=False)
     try:
         return _dispatch(args, out)
     except (InputErrors, InputError) as exc:
@@ -275,7 +294,7 @@ def _check(args: argparse.Namespace, out: Console) -> int:
                          "finding\n")
     if args.output:
         write_output(args.output, text)
-        out.print(_one_line(report, args.output), markup=False)
+        sys.stdout.write(_one_line(report, args.output) + "\n")
     else:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -286,6 +305,7 @@ def _check(args: argparse.Namespace, out: Console) -> int:
 
 
 def _org_scan(args: argparse.Namespace, out: Console) -> int:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     from annexa.orgscan import cli as org_cli
@@ -337,6 +357,8 @@ def _one_line(report: Report, path: Path) -> str:
 
 
 def _rules(args: argparse.Namespace, out: Console) -> int:
+    from rich.table import Table
+
     catalog = load_catalog()
     implemented = set(registry())
     if args.rules_command == "docs":

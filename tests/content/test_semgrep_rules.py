@@ -273,7 +273,7 @@ def test_one_semgrep_process_serves_every_rule(tmp_path: Path, monkeypatch: pyte
         calls.append(tuple(files))
         return real(checkout, files, catalog, timeout)
 
-    monkeypatch.setattr("annexa.rules.content.run_semgrep", counting)
+    monkeypatch.setattr("annexa.scan.semgrep.run_semgrep", counting)  # imported by the rule where it runs
     checkout = make_checkout(tmp_path, {"a.py": BAD["torch-load-unsafe"], "b.py": "x = 1\n"})
     results = run_rules(SEMGREP_RULES, checkout)
     assert calls == [("a.py", "b.py")]

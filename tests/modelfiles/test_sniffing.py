@@ -115,7 +115,7 @@ def test_text_and_source_files_are_not_trial_parsed(data: bytes, monkeypatch: py
 def test_source_tree_gets_no_trial_parse_and_a_pickle_named_txt_is_still_found(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import annexa.rules.model_files as model_files
+    import annexa.scan.modelfiles.pickles as pickles
     import annexa.scan.modelfiles.scanner as scanner
 
     files: dict[str, str | bytes] = {f"src/m{i}.py": f"import os\nclass C{i}:\n    x = {i}\n" for i in range(50)}
@@ -129,7 +129,7 @@ def test_source_tree_gets_no_trial_parse_and_a_pickle_named_txt_is_still_found(
         return real(head, complete)
 
     monkeypatch.setattr(scanner, "probe_pickle", counting)
-    monkeypatch.setattr(model_files, "probe_pickle", counting)
+    monkeypatch.setattr(pickles, "probe_pickle", counting)  # what the rule imports when it classifies
     results = run_rule("weights-safe-format", make_checkout(tmp_path, files))
     assert [(r.status, r.location) for r in results] == [(Status.FAIL, Location("data/cache.txt"))]
     assert calls == [EVIL]

@@ -5,24 +5,16 @@ Each renderer is a pure function of the report returning a string; none prints o
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
 
 from annexa.redact import redact_report
-from annexa.render import codequality, json, junit, markdown, sarif, text
 from annexa.report import Report
 
-_RENDERERS: dict[str, Callable[..., str]] = {
-    "text": text.render,
-    "json": json.render,
-    "markdown": markdown.render,
-    "sarif": sarif.render,
-    "codequality": codequality.render,
-    "junit": junit.render,
-}
-
-FORMATS = tuple(_RENDERERS)
+FORMATS = ("text", "json", "markdown", "sarif", "codequality", "junit")
+"""Each is the module ``annexa.render.<format>``, imported when used (``text`` loads rich)."""
 
 
 def render(report: Report, fmt: str, **options: Any) -> str:
@@ -31,9 +23,9 @@ def render(report: Report, fmt: str, **options: Any) -> str:
     ``text`` takes ``width``; ``markdown`` takes ``max_chars`` and ``full_report_url``; the others take none.
     An unknown format or option raises ``ValueError``.
     """
-    renderer = _RENDERERS.get(fmt)
-    if renderer is None:
+    if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    renderer: Callable[..., str] = importlib.import_module(f"annexa.render.{fmt}").render
     accepted = set(inspect.signature(renderer).parameters) - {"report"}
     unexpected = sorted(set(options) - accepted)
     if unexpected:

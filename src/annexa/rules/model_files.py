@@ -4,24 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from annexa.errors import UnreadableFile
 from annexa.model import Location, Result
 from annexa.rules.base import RuleContext, RuleFn, failed, not_applicable, passed, unknown, unreadable
-from annexa.scan.modelfiles import (
-    DEFAULT_ALLOWED_GLOBALS,
-    HEAD,
-    Format,
-    Issue,
-    Kind,
-    Limits,
-    Report,
-    scan_stream,
-    sniff,
-)
-from annexa.scan.modelfiles.pickles import probe_pickle
-from annexa.scan.modelfiles.sniff import maybe_old_pickle, weight_evidence
+
+if TYPE_CHECKING:  # the model file scanner is imported where a file is read: a tree without any never loads it
+    from annexa.scan.modelfiles import Issue, Limits, Report
 
 _MESSAGE_ISSUES = 8
 """Issues spelled out in a message; evidence lists up to ``_EVIDENCE_ISSUES``."""
@@ -40,6 +30,9 @@ class WeightFiles:
 
 
 def _probe(head: bytes, complete: bool) -> bool:
+    from annexa.scan.modelfiles.pickles import probe_pickle
+    from annexa.scan.modelfiles.sniff import maybe_old_pickle
+
     return maybe_old_pickle(head) and probe_pickle(head, complete)
 
 
@@ -53,11 +46,17 @@ def weight_files(ctx: RuleContext) -> WeightFiles:
     checkout = ctx.checkout
 
     def classify() -> WeightFiles:
+        named = ctx.files_in("weights")
+        if not named:
+            return WeightFiles((), {}, (), {})
+        from annexa.scan.modelfiles import HEAD
+        from annexa.scan.modelfiles.sniff import weight_evidence
+
         weights: list[str] = []
         evidence: dict[str, str] = {}
         text: list[str] = []
         unreadable_: dict[str, str] = {}
-        for path in ctx.files_in("weights"):
+        for path in named:
             assert checkout is not None
             if checkout.content_hint(path) == "binary":
                 weights.append(path)
@@ -94,6 +93,11 @@ def check_weights_safe_format(ctx: RuleContext) -> Iterable[Result]:
     if checkout is None:
         yield not_applicable("No checkout to scan for model files")
         return
+    if not ctx.scoped_files():
+        yield not_applicable("No model weight or pickle files to check")
+        return
+    from annexa.scan.modelfiles import DEFAULT_ALLOWED_GLOBALS, HEAD, scan_stream
+
     limits = limits_from(ctx.params)
     allowed = DEFAULT_ALLOWED_GLOBALS | frozenset(ctx.params.get("allow_globals") or ())
     found = False
@@ -126,6 +130,8 @@ def check_weights_safe_format(ctx: RuleContext) -> Iterable[Result]:
 
 def judge(path: str, report: Report) -> Result:
     """One result for one scanned file."""
+    from annexa.scan.modelfiles import Format
+
     where = Location(path)
     evidence: dict[str, Any] = {
         "format": report.format,
@@ -164,6 +170,8 @@ def judge(path: str, report: Report) -> Result:
 
 def limits_from(params: Mapping[str, Any]) -> Limits:
     """Scan bounds from the rule parameters (catalog defaults, overridden in ``.annexa.yml``)."""
+    from annexa.scan.modelfiles import Limits
+
     default = Limits()
     return Limits(
         max_depth=int(params.get("max_depth") or default.max_depth),
@@ -176,6 +184,9 @@ def limits_from(params: Mapping[str, Any]) -> Limits:
 
 def _worth_scanning(head: bytes) -> bool:
     """A file outside the weights class is scanned when its first bytes are a model, pickle or archive."""
+    from annexa.scan.modelfiles import Format, sniff
+    from annexa.scan.modelfiles.sniff import maybe_old_pickle
+
     fmt = sniff(head)
     if fmt in (Format.UNKNOWN, Format.LFS_POINTER):
         return maybe_old_pickle(head)
@@ -184,6 +195,8 @@ def _worth_scanning(head: bytes) -> bool:
 
 def _reportable(report: Report) -> bool:
     """A file outside the weights class is reported when it imports code, or is well-formed model content."""
+    from annexa.scan.modelfiles import Kind
+
     if any(i.kind in (Kind.UNSAFE_GLOBAL, Kind.UNSAFE_CALL) for i in report.issues):
         return True
     return report.model_content and not any(i.kind is Kind.MALFORMED for i in report.issues)
@@ -195,6 +208,8 @@ def _describe(issue: Issue) -> str:
 
 
 def _needs(issue: Issue) -> str:
+    from annexa.scan.modelfiles import Kind
+
     if issue.kind is Kind.LFS_POINTER:
         return "git lfs pull"
     if issue.kind is Kind.UNSUPPORTED:
