@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -41,6 +42,31 @@ def test_the_shipped_rules_read_by_libyaml_alone_are_what_the_full_reader_gives(
         fast, full = load_document(path, path.name, shipped=True), load_document(path, path.name)
         assert (fast.data, fast.sha256) == (full.data, full.sha256), path.name
         assert fast.lines == {} and full.lines[("id",)] == 1
+
+
+def test_the_stored_rules_json_is_current_and_is_what_the_yaml_says() -> None:
+    from annexa.catalog import _shipped_data
+    from annexa.yamlio import load_document
+
+    paths = sorted(builtin_dir("rules").glob("*.yml"))
+    stored = _shipped_data(paths)
+    assert stored, "stale: run `python -m annexa.catalog` after editing a rule file"
+    fresh = {p.name: load_document(p, p.name).data for p in paths}
+    assert json.dumps(stored) == json.dumps(fresh)  # the same data in the same order (the docs follow it)
+
+
+def test_a_stale_rules_json_is_not_used(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from annexa import catalog
+
+    stale = tmp_path / "rules.json"
+    stale.write_text('{"digest": "0", "rules": {"x.yml": {}}}', encoding="utf-8")
+    monkeypatch.setattr(catalog, "SHIPPED_RULES_JSON", stale)
+    assert catalog._shipped_data(sorted(builtin_dir("rules").glob("*.yml"))) == {}
+    catalog._load_catalog.cache_clear()
+    try:
+        assert catalog.load_catalog() == CATALOG
+    finally:
+        catalog._load_catalog.cache_clear()
 
 
 def test_registry_and_catalog_match() -> None:

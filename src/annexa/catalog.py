@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -116,14 +118,48 @@ def _stat(path: Path) -> tuple[int, int]:
     return (info.st_size, info.st_mtime_ns)
 
 
+SHIPPED_RULES_JSON = Path(__file__).resolve().parent / "data" / "rules.json"
+"""The shipped rule files as parsed data, with a digest of their bytes (``python -m annexa.catalog`` writes it)."""
+
+
+def _rules_digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _shipped_data(paths: list[Path]) -> dict[str, Any]:
+    """The shipped rule files' data from ``rules.json`` when its digest is theirs; else ``{}`` (parse them)."""
+    try:
+        stored = json.loads(SHIPPED_RULES_JSON.read_text(encoding="utf-8"))
+        if stored.get("digest") == _rules_digest(paths):
+            return dict(stored["rules"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return {}
+
+
+def write_shipped_rules() -> Path:
+    """Write ``rules.json`` from the shipped rule files (run after editing one; a test fails until then)."""
+    paths = sorted(builtin_dir("rules").glob("*.yml"))
+    rules = {p.name: load_document(p, f"rules/{p.name}").data for p in paths}
+    SHIPPED_RULES_JSON.write_text(json.dumps({"digest": _rules_digest(paths), "rules": rules},
+                                             separators=(",", ":")) + "\n", encoding="utf-8")
+    return SHIPPED_RULES_JSON
+
+
 @lru_cache(maxsize=8)
 def _load_catalog(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Mapping[str, RuleSpec]:
     specs: dict[str, RuleSpec] = {}
     errors: list[InputError] = []
     shipped = folder == builtin_dir("rules").resolve()
-    for path in (folder / name for name, _, _ in stamp):
+    paths = [folder / name for name, _, _ in stamp]
+    parsed = _shipped_data(paths) if shipped else {}
+    for path in paths:
         try:
-            doc = load_document(path, f"rules/{path.name}", shipped=shipped)
+            doc = Document(f"rules/{path.name}", parsed[path.name], {}) if path.name in parsed else \
+                load_document(path, f"rules/{path.name}", shipped=shipped)
             if not shipped:  # the shipped catalog is schema-checked by tests/test_catalog_meta.py
                 validate(doc, "rule.schema.json")
         except InputError as exc:
@@ -280,3 +316,6 @@ def _display(path: Path, root: Path | None) -> str:
     except ValueError:
         return str(path)
 
+
+if __name__ == "__main__":
+    print(f"wrote {write_shipped_rules()}")

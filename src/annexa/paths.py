@@ -10,6 +10,11 @@ from functools import lru_cache
 @lru_cache(maxsize=4096)
 def glob_regex(pattern: str) -> re.Pattern[str]:
     """Compile a glob: ``**/`` any folders, ``**`` anything, ``*`` and ``?`` within one segment, ``[...]`` sets."""
+    return re.compile(_glob_source(pattern), re.DOTALL)
+
+
+@lru_cache(maxsize=4096)
+def _glob_source(pattern: str) -> str:
     out: list[str] = []
     i = 0
     n = len(pattern)
@@ -41,7 +46,7 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
         else:
             out.append(re.escape(c))
             i += 1
-    return re.compile("".join(out) + r"\Z", re.DOTALL)
+    return "".join(out) + r"\Z"
 
 
 def glob_match(pattern: str, path: str) -> bool:
@@ -58,7 +63,7 @@ def any_regex(patterns: tuple[str, ...]) -> re.Pattern[str] | None:
     """One regex matching a path that matches any of the globs (``None`` for no globs)."""
     if not patterns:
         return None
-    return re.compile("|".join(f"(?:{glob_regex(_normal(p)).pattern})" for p in patterns), re.DOTALL)
+    return re.compile("|".join(f"(?:{_glob_source(_normal(p))})" for p in patterns), re.DOTALL)
 
 
 def match_any(patterns: Iterable[str], path: str) -> bool:

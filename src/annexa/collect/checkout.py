@@ -73,7 +73,7 @@ class Checkout:
         key = tuple(patterns)
         found = self._matches.get(key)
         if found is None:
-            regex = any_regex(key)
+            regex = any_regex(key) if self._files else None
             found = () if regex is None else tuple(f for f in self._files if regex.match(f))
             self._matches[key] = found
         return list(found)

@@ -208,14 +208,15 @@ class Gate:
     def __init__(self, patterns: list[dict[str, Any]], compiled: dict[str, re.Pattern[str]] | None = None) -> None:
         self._patterns = patterns
         self._always: list[str] = []  # patterns without words: searched in every line
-        self._worded: list[tuple[tuple[frozenset[str], ...], bool, str]] = []
+        self._worded: list[tuple[frozenset[str], tuple[frozenset[str], ...], bool, str]] = []
         for p in patterns:
             if p["words"] is None:
                 self._always.append(str(p["regex"]))
             else:
-                self._worded.append((tuple(frozenset(t) for t in p["words"]), bool(p["fold"]), str(p["regex"])))
-        self._words = sorted({w for terms, fold, _ in self._worded if not fold for t in terms for w in t})
-        self._folded = sorted({w for terms, fold, _ in self._worded if fold for t in terms for w in t})
+                terms = tuple(frozenset(t) for t in p["words"])
+                self._worded.append((frozenset().union(*terms), terms, bool(p["fold"]), str(p["regex"])))
+        self._words = sorted({w for every, _, fold, _ in self._worded if not fold for w in every})
+        self._folded = sorted({w for every, _, fold, _ in self._worded if fold for w in every})
         self._compiled: dict[str, re.Pattern[str]] = {} if compiled is None else compiled
 
     def narrowed(self, text: str) -> Gate:
@@ -243,10 +244,10 @@ class Gate:
         lowered = line.lower() if line.isascii() else None
         present = {w for w in self._words if w in line}
         folded = {w for w in self._folded if w in lowered} if lowered is not None else None
-        for terms, fold, regex in self._worded:
+        for every, terms, fold, regex in self._worded:
             found = folded if fold else present
             # a pattern whose words are all absent cannot match (on non-ASCII text, folded words are not looked for)
-            if found is not None and not any(term <= found for term in terms):
+            if found is not None and (found.isdisjoint(every) or not any(term <= found for term in terms)):
                 continue
             if self._search(regex, line):
                 return True
