@@ -19,6 +19,7 @@ import sys
 import zlib
 from bisect import bisect_right
 from collections.abc import Container, Iterable, Iterator, Mapping
+from contextlib import ExitStack
 from dataclasses import astuple, dataclass, field, replace
 from itertools import accumulate
 from pathlib import Path
@@ -832,7 +833,8 @@ def _scan_into(
     max_bytes: int, allowed: Mapping[str, set[str]], quiet: frozenset[str] = frozenset(),
     pragmas_from_base: bool = False,
 ) -> None:
-    with SecretScanner(allowed, quiet) as scanner:
+    with ExitStack() as stack:
+        scanner: SecretScanner | None = None  # started on the first text file: binaries alone never load it
         for path in paths:
             only = added.get(path)
             if only is not None and not only:
@@ -855,6 +857,8 @@ def _scan_into(
             out.files += 1
             filename = str(checkout.root / path)
             untrusted: Container[int] = (() if not pragmas_from_base else _EVERY_LINE if only is None else only)
+            if scanner is None:
+                scanner = stack.enter_context(SecretScanner(allowed, quiet))
             for hit, known in scanner.scan_lines(path, filename, lines, wanted, untrusted):
                 (out.baselined if known else out.hits).append(hit)
 
