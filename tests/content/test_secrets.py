@@ -309,3 +309,29 @@ def test_parallel_scan_gives_the_same_hits_in_the_same_order(tmp_path: Path, mon
     assert [(r.location, r.key) for r in parallel] == [(r.location, r.key) for r in sequential]
     assert fails(parallel)[0] == ("src/m0.py", 1, "Hugging Face Token")
     assert len(parallel) == len(kinds)
+
+
+def test_added_lines_of_a_long_file_are_nominated_line_by_line_with_the_same_hits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.robust.test_leaks import contexts
+
+    keys = fake_keys(seed=15)
+    planted = [*contexts(), *(f'token = "{v}"' for v in keys.values()), "-----BEGIN RSA PRIVATE KEY-----"]
+    filler = ["x = compute(batch, key=name)  # see 'notes'", 'label = "a plain label"', "pass", ""]
+    lines = [filler[i % len(filler)] for i in range(40 * len(planted))]
+    for i, text in enumerate(planted):
+        lines[i * 40 + 7] = text
+    checkout = make_checkout(tmp_path, {"long.py": "\n".join(lines) + "\n"})
+    every_line = range(1, len(lines) + 1)
+    wanted = frozenset(n for n in every_line if n % 5 in (3, 0))  # one line in 2.5 has a key, then one in 40
+    few = frozenset(n for n in every_line if n % 40 == 8)  # only the planted lines: nominated line by line
+    results = {}
+    for name, lines_wanted, ratio in (("text", wanted, 0), ("lines", wanted, 10**9), ("few", few, 10**9),
+                                      ("few-text", few, 0)):
+        monkeypatch.setattr(secrets_scan, "PER_LINE_RATIO", ratio)
+        scan = secrets_scan.scan_files(checkout, ["long.py"], {"long.py": lines_wanted}, 10**7)
+        results[name] = [(h.type, h.line, h.digest) for h in scan.hits]
+    assert results["text"] == results["lines"]
+    assert results["few"] == results["few-text"]
+    assert len(results["few"]) >= 20 and {line for _, line, _ in results["few"]} <= few

@@ -106,6 +106,10 @@ keyword detector also flags it."""
 EXCLUDED_PLUGINS = frozenset({"IPPublicDetector"})
 """Default plugins that do not find credentials (a public IP address is not a secret)."""
 
+PER_LINE_RATIO = 8
+"""When fewer than one line in this many is wanted (a pull request's added lines), lines are nominated one by
+one instead of by searching the whole text."""
+
 BASELINE = ".secrets.baseline"
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -249,40 +253,17 @@ class SecretScanner:
         """Every detector's hits per wanted line, before the credential-context filter: (line number, line text,
         {(type, value): reported value}). Values stay inside this module.
 
-        Format-specific detectors first run their patterns over the whole text at C speed, and only the lines
-        they match are analysed one by one; the generic detectors (keywords, entropy) see only lines that hold a
-        quote or a secret-like word, after detect-secrets' heuristic filters.
+        Format-specific detectors first run their patterns over the whole text at C speed (over each wanted line
+        when only a few are wanted), and only the lines they match are analysed one by one; the generic detectors
+        (keywords, entropy) see only lines that hold a quote or a secret-like word, after detect-secrets'
+        heuristic filters.
         """
         numbers = sorted(set(wanted))
-        text = "".join(lines)
-        ends: list[int] = []
-
-        def line_of(position: int) -> int:
-            if not ends:
-                ends.extend(accumulate(map(len, lines)))
-            return bisect_right(ends, position) + 1
-
-        lowered = text.lower() if text.isascii() else None
-        candidates: dict[int, list[Any]] = {}
-        for plugin, patterns in self._specific:
-            for pattern, terms, fold in patterns:
-                hay = lowered if fold else text
-                if hay is not None and not holds(terms, hay):  # a word every match holds is absent: no match
-                    continue
-                for match in pattern.finditer(text):
-                    group = candidates.setdefault(line_of(match.start()), [])
-                    if plugin not in group:
-                        group.append(plugin)
-        if not self._per_line:
-            # A line no gate matches has no detector to run: find the gated lines at C speed over the whole
-            # text (a gate never matches a line separator, so each match lies in one line, as per line). On
-            # ASCII text, a case-insensitive gate of lower-case words is the same search on the lowered text.
-            gated = set(candidates)
-            for gate, lower_gate in self._gates:
-                if lowered is not None and lower_gate is not None:
-                    gated.update(line_of(match.start()) for match in lower_gate.finditer(lowered))
-                else:
-                    gated.update(line_of(match.start()) for match in gate.finditer(text))
+        if len(numbers) * PER_LINE_RATIO < len(lines):
+            candidates, gated = self._nominate_lines(lines, numbers)
+        else:
+            candidates, gated = self._nominate_text(lines)
+        if gated is not None:
             numbers = [n for n in numbers if n in gated]
         for number in numbers:
             line = lines[number - 1].rstrip("\r\n")
@@ -324,6 +305,56 @@ class SecretScanner:
                             found.setdefault((secret.type, value), value)
             if found:
                 yield number, line, found, ignored
+
+    def _nominate_text(self, lines: list[str]) -> tuple[dict[int, list[Any]], set[int] | None]:
+        """Lines a format detector's pattern matches, and the lines some gate matches (``None``: every line), by
+        searching the whole text at C speed."""
+        text = "".join(lines)
+        ends: list[int] = []
+
+        def line_of(position: int) -> int:
+            if not ends:
+                ends.extend(accumulate(map(len, lines)))
+            return bisect_right(ends, position) + 1
+
+        lowered = text.lower() if text.isascii() else None
+        candidates: dict[int, list[Any]] = {}
+        for plugin, patterns in self._specific:
+            for pattern, terms, fold in patterns:
+                hay = lowered if fold else text
+                if hay is not None and not holds(terms, hay):  # a word every match holds is absent: no match
+                    continue
+                for match in pattern.finditer(text):
+                    group = candidates.setdefault(line_of(match.start()), [])
+                    if plugin not in group:
+                        group.append(plugin)
+        if self._per_line:
+            return candidates, None
+        # A line no gate matches has no detector to run: find the gated lines over the whole text (a gate never
+        # matches a line separator, so each match lies in one line, as per line). On ASCII text, a
+        # case-insensitive gate of lower-case words is the same search on the lowered text.
+        gated = set(candidates)
+        for gate, lower_gate in self._gates:
+            if lowered is not None and lower_gate is not None:
+                gated.update(line_of(match.start()) for match in lower_gate.finditer(lowered))
+            else:
+                gated.update(line_of(match.start()) for match in gate.finditer(text))
+        return candidates, gated
+
+    def _nominate_lines(self, lines: list[str], numbers: list[int]) -> tuple[dict[int, list[Any]], set[int] | None]:
+        """The same, line by line, for the few lines wanted (a pull request's added lines of a long file)."""
+        candidates: dict[int, list[Any]] = {}
+        gated: set[int] = set()
+        for number in numbers:
+            line = lines[number - 1]
+            found = [plugin for plugin, patterns in self._specific
+                     if any(pattern.search(line) for pattern, _terms, _fold in patterns)]
+            if found:
+                candidates[number] = found
+                gated.add(number)
+            elif any(gate.search(line) for gate, _lower in self._gates):
+                gated.add(number)
+        return candidates, None if self._per_line else gated
 
     def _best(self, path: str, number: int, line: str, found: dict[tuple[str, str], str]
               ) -> Iterator[tuple[SecretHit, bool]]:
