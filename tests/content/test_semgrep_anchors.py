@@ -145,12 +145,12 @@ def test_semgrep_matches_are_the_same_with_and_without_anchors(tmp_path: Path) -
     checkout = make_checkout(tmp_path / "repo", files)
     paths = sorted(files)
     with_anchors = run_semgrep(checkout, paths, CATALOG)
-    original = Prefilter.could_match
-    try:
-        Prefilter.could_match = lambda self, data: True  # type: ignore[method-assign]
+    original = Prefilter.rules_for
+    try:  # every rule on every file: no file ruled out, no rule restricted to some files
+        Prefilter.rules_for = lambda self, data: None  # type: ignore[method-assign]
         without = run_semgrep(checkout, paths, CATALOG)
     finally:
-        Prefilter.could_match = original  # type: ignore[method-assign]
+        Prefilter.rules_for = original  # type: ignore[method-assign]
     assert with_anchors.error is None and without.error is None
     assert with_anchors.matches == without.matches
     assert without.ruled_out == 0 and with_anchors.ruled_out >= 1
@@ -159,3 +159,32 @@ def test_semgrep_matches_are_the_same_with_and_without_anchors(tmp_path: Path) -
             } <= found
     assert ("torch-load-unsafe", "", "alias.py") in found
     assert ("yaml-unsafe-load", "unsafe-loader", "module_alias.py") in found
+
+
+def test_each_rule_is_sent_only_with_the_names_of_the_files_it_could_match_in() -> None:
+    rules = [{"id": "a", "pattern": "torch.load(...)"}, {"id": "b", "pattern": "yaml.load(...)"},
+             {"id": "c", "pattern": "$X(...)"}, {"id": "d", "pattern": "pickle.loads(...)"},
+             {"id": "e", "pattern": "os.system(...)", "paths": {"exclude": ["tests/"]}}]
+    per_rule = {"a": ["src/m.py", "tests/m.py"], "b": ["w[1].py"], "c": ["src/m.py", "x.py"], "d": [], "e": []}
+    sent = {r["id"]: r.get("paths") for r in semgrep_scan._restricted(rules, per_rule)}
+    assert sent == {"a": {"include": ["**/m.py"]}, "b": None, "c": {"include": ["**/m.py", "**/x.py"]},
+                    "e": {"exclude": ["tests/"]}}
+
+
+@pytest.mark.parametrize("git", [False, True])
+def test_restricted_rules_find_what_every_rule_on_every_file_finds(tmp_path: Path, git: bool) -> None:
+    bad = CATALOG["torch-load-unsafe"].examples["bad"]
+    files = {"a/model.py": bad, "b/model.py": "def f():\n    return 1\n", "c/yaml_io.py": "import yaml\nyaml.load(s)\n",
+             "d/we[ir]d.py": bad, "e/plain.py": "x = 1\n"}
+    checkout = make_checkout(tmp_path / "repo", files, git=git)
+    restricted = run_semgrep(checkout, sorted(files), CATALOG)
+    original = Prefilter.rules_for
+    try:
+        Prefilter.rules_for = lambda self, data: None  # type: ignore[method-assign]
+        everything = run_semgrep(checkout, sorted(files), CATALOG)
+    finally:
+        Prefilter.rules_for = original  # type: ignore[method-assign]
+    assert restricted.error is None and restricted.matches == everything.matches
+    found = {(m.rule, m.path) for ms in restricted.matches.values() for m in ms}
+    assert {("torch-load-unsafe", "a/model.py"), ("torch-load-unsafe", "d/we[ir]d.py"),
+            ("yaml-unsafe-load", "c/yaml_io.py")} <= found

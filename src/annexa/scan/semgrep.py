@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -166,10 +167,11 @@ def run_semgrep(
         run.error = "semgrep is not installed (pip install semgrep)"
         return run
     sent = _with_prefilter(rules)
-    given = could_match(checkout, targets, sent)
+    given, per_rule = _by_rule(checkout, targets, sent)
     run.ruled_out = len(targets) - len(given)
     if not given:
         return run
+    sent = _restricted(sent, per_rule)
     deadline = time.monotonic() + timeout
     env = {**os.environ, "SEMGREP_SEND_METRICS": "off", "SEMGREP_ENABLE_VERSION_CHECK": "0",
            "SEMGREP_USER_AGENT_APPEND": "annexa"}
@@ -207,19 +209,49 @@ def run_semgrep(
 def could_match(checkout: Checkout, targets: list[str], rules: list[dict[str, Any]]) -> list[str]:
     """The targets some rule could match in, by the rules' anchor words; unreadable ones are kept (semgrep then
     reports them as it would)."""
+    return list(_by_rule(checkout, targets, rules)[0])
+
+
+def _by_rule(checkout: Checkout, targets: list[str], rules: list[dict[str, Any]]
+             ) -> tuple[list[str], dict[str, list[str]]]:
+    """The targets some rule could match in, and for each rule the targets it could match in."""
     prefilter = Prefilter(rules)
-    if prefilter.everything:
-        return targets
-    given = []
+    every = [str(rule["id"]) for rule in rules]
+    given: list[str] = []
+    per_rule: dict[str, list[str]] = {rule: [] for rule in every}
     for path in targets:
         try:
-            data = checkout.read_bytes(path, MAX_TARGET_BYTES)
+            found = prefilter.rules_for(checkout.read_bytes(path, MAX_TARGET_BYTES))
         except UnreadableFile:
+            found = None
+        if found is None or found:
             given.append(path)
+        for rule in every if found is None else found:
+            per_rule[rule].append(path)
+    return given, per_rule
+
+
+_GLOB_SPECIAL = frozenset("*?[]{}!\\")
+
+
+def _restricted(rules: list[dict[str, Any]], per_rule: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Each rule run only on the files it could match in: a ``paths: include`` of their names (``**/NAME``, which
+    both command lines read the same way, in a git work tree or not), and a rule that could match nowhere not
+    sent. A rule with paths of its own, or a file name a glob would read otherwise, keeps every target."""
+    out = []
+    for rule in rules:
+        paths = per_rule.get(str(rule["id"]))
+        if paths is None or "paths" in rule:
+            out.append(rule)
             continue
-        if prefilter.could_match(data):
-            given.append(path)
-    return given
+        if not paths:
+            continue
+        names = sorted({posixpath.basename(p) for p in paths})
+        if any(_GLOB_SPECIAL & set(name) for name in names):
+            out.append(rule)
+            continue
+        out.append({**rule, "paths": {"include": [f"**/{name}" for name in names]}})
+    return out
 
 
 def _parse(done: subprocess.CompletedProcess[bytes], checkout: Checkout, run: SemgrepRun) -> SemgrepRun:

@@ -104,9 +104,15 @@ class Prefilter:
 
     def could_match(self, data: bytes) -> bool:
         """Whether some rule could match in a file with these bytes (always, for bytes with NULs)."""
-        if self.everything or b"\0" in data:
-            return True
+        found = self.rules_for(data)
+        return found is None or bool(found)
+
+    def rules_for(self, data: bytes) -> frozenset[str] | None:
+        """The ids of the rules that could match in a file with these bytes; ``None``: every rule (bytes with
+        NULs, which semgrep reads its own way)."""
+        if b"\0" in data:
+            return None
         if self._any_word is None or not self._any_word.search(data):
-            return False
+            return frozenset(rule for rule, a in self.anchors.items() if a is None)
         present = frozenset(w.decode() for w in self.words if w in data)
-        return any(term <= present for a in self.anchors.values() if a for term in a)
+        return frozenset(rule for rule, a in self.anchors.items() if a is None or any(t <= present for t in a))
