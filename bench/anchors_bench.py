@@ -1,7 +1,8 @@
 """Do annexa's anchor words lose any semgrep match? semgrep over every Python file of a checkout, twice.
 
-Once as annexa runs it (only the files that hold every word of one of a rule's anchor terms, see
-``annexa.scan.semgrep_anchors``) and once given every file; the matches must be identical. Prints the files given,
+Once as annexa runs it (only the files that hold every word of one of a rule's anchor terms, each rule only on
+the files holding its own, see ``annexa.scan.semgrep_anchors``) and once every rule on every file; the matches
+must be identical. Prints the files given,
 the matches and the wall time of each run.
 
     python bench/anchors_bench.py DIR [DIR ...]     # e.g. diffusers and peft at the pins of bench/realworld.py
@@ -31,14 +32,14 @@ def main() -> int:
         start = time.monotonic()
         anchored = run_semgrep(checkout, files, catalog)
         anchored_s = time.monotonic() - start
-        original = Prefilter.could_match
-        Prefilter.could_match = lambda self, data: True  # type: ignore[method-assign]
+        original = Prefilter.rules_for
+        Prefilter.rules_for = lambda self, data: None  # type: ignore[method-assign]
         try:
             start = time.monotonic()
             everything = run_semgrep(checkout, files, catalog)
             everything_s = time.monotonic() - start
         finally:
-            Prefilter.could_match = original  # type: ignore[method-assign]
+            Prefilter.rules_for = original  # type: ignore[method-assign]
         same = anchored.matches == everything.matches and anchored.error is None and everything.error is None
         lost += not same
         commit = subprocess.run(["git", "-C", folder, "rev-parse", "--short=8", "HEAD"], capture_output=True,

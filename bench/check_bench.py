@@ -110,7 +110,8 @@ def main() -> None:
     generated = time.perf_counter() - started
     apparent = sum(f.stat().st_size for f in repo.rglob("*") if f.is_file() and ".git" not in f.parts)
     runs = [
-        ("examples/ai-repo", [str(ROOT / "examples" / "ai-repo"), "--settings", str(ROOT / "examples" / "settings.json")]),
+        ("examples/ai-repo",
+         [str(ROOT / "examples" / "ai-repo"), "--settings", str(ROOT / "examples" / "settings.json")]),
         (f"generated {options.files:,} files", [str(repo)]),
         (f"generated {options.files:,} files --base", [str(repo), "--base", base]),
     ]

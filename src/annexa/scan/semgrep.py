@@ -206,15 +206,10 @@ def run_semgrep(
     return attempt
 
 
-def could_match(checkout: Checkout, targets: list[str], rules: list[dict[str, Any]]) -> list[str]:
-    """The targets some rule could match in, by the rules' anchor words; unreadable ones are kept (semgrep then
-    reports them as it would)."""
-    return list(_by_rule(checkout, targets, rules)[0])
-
-
 def _by_rule(checkout: Checkout, targets: list[str], rules: list[dict[str, Any]]
              ) -> tuple[list[str], dict[str, list[str]]]:
-    """The targets some rule could match in, and for each rule the targets it could match in."""
+    """The targets some rule could match in, by the rules' anchor words, and for each rule the targets it could
+    match in; unreadable ones are kept for every rule (semgrep then reports them as it would)."""
     prefilter = Prefilter(rules)
     every = [str(rule["id"]) for rule in rules]
     given: list[str] = []

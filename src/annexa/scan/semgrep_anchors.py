@@ -97,7 +97,6 @@ class Prefilter:
 
     def __init__(self, rules: Iterable[Mapping[str, Any]]) -> None:
         self.anchors = {str(rule["id"]): rule_anchors(rule) for rule in rules}
-        self.everything = any(a is None for a in self.anchors.values())
         words = sorted({w for a in self.anchors.values() if a for term in a for w in term}, key=len, reverse=True)
         self.words = [w.encode() for w in words]
         self._any_word = re.compile(b"|".join(re.escape(w) for w in self.words)) if self.words else None
