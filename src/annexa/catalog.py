@@ -18,6 +18,7 @@ from annexa.config import param_problem
 from annexa.controls import control_problem, is_iso_control
 from annexa.errors import InputError, InputErrors
 from annexa.model import Location, Severity
+from annexa.redact import trust_shipped
 from annexa.yamlio import Document, load_document, parse_date, validate
 
 
@@ -190,6 +191,8 @@ def _load_catalog(folder: Path, stamp: tuple[tuple[str, int, int], ...]) -> Mapp
         )
     if errors:
         raise InputErrors(errors)
+    if shipped:
+        trust_shipped(text for spec in specs.values() for text in (spec.title, spec.question, spec.why, spec.fix))
     return specs
 
 
@@ -271,6 +274,8 @@ def _load_policy(path: Path, catalog: Mapping[str, RuleSpec], root: Path | None,
         ))
     if errors:
         raise InputErrors(errors)
+    if builtin:
+        trust_shipped([data["title"], str(data.get("owner", "")), *(r.text for r in requirements)])
     return Policy(
         id=data["id"],
         title=data["title"],

@@ -196,3 +196,19 @@ def test_cli_errors_render_no_emoji_or_markup(tmp_path: Path, capsys: pytest.Cap
     assert cli.main(["check", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert ":x: [bold]boom[/bold]" in err and "\u274c" not in err
+
+
+def test_shipped_prose_holds_nothing_a_detector_reports_so_redaction_may_skip_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from annexa import redact
+    from annexa.catalog import builtin_dir, load_catalog, load_policies
+    from annexa.scan import detector_gate
+
+    load_policies([builtin_dir("policies")], load_catalog())
+    shipped = redact.shipped_lines()
+    assert len(shipped) > 300
+    monkeypatch.setattr(detector_gate, "gate", lambda: None)  # every detector on every line
+    assert [line for line in sorted(shipped) if redact._detector_spans(line)] == []
+    key = KEYS["github_classic"]
+    assert redact_text(f"GH_TOKEN={key}\n") == "GH_TOKEN=[redacted]\n"  # other text is still redacted
