@@ -10,8 +10,10 @@ Cases (every one does real work on real bytes):
 - full 20k: a generated repository of 20,000 small Python files (bench/check_bench.py's generator, no weights).
 - one model file: a directory holding one 64 MB torch-style zip checkpoint with a pickle inside, against
   picklescan and modelaudit from a separate virtualenv (``--bench-venv``; missing tools are reported as such).
-The semgrep floors are semgrep itself on one empty file with the same rules, once with the classic command line a
-user runs (the peer column) and once with the native one annexa runs (``semgrep scan --experimental``): no scan
+The PR 50 case (a few seconds) gives medians of 3 runs for annexa and for each peer, the sub-second cases
+medians of 5, every other case one run. The semgrep floors are semgrep itself on one empty file with the same
+rules, once with the classic command line a user runs (the peer column) and once with the native one annexa runs
+(``semgrep scan --experimental``): no scan
 that runs semgrep can be faster than its floor.
 ``--profile`` prints the top 10 functions by own time and by cumulative time of the PR 50 case (cProfile, in a
 subprocess). ``ANNEXA_BENCH_SRC=/path/to/other/checkout/src`` measures another annexa tree (a "before" commit)
@@ -51,9 +53,9 @@ def timed(command: Sequence[str], cwd: Path | None = None) -> float:
     return wall
 
 
-def timed_median(command: Sequence[str], runs: int = 5) -> float:
-    """The median wall seconds of ``runs`` runs of a sub-second command (one run varies by ±30 % on this VM)."""
-    walls = sorted(timed(command) for _ in range(runs))
+def timed_median(command: Sequence[str], runs: int = 5, cwd: Path | None = None) -> float:
+    """The median wall seconds of ``runs`` runs of a short command (one run varies by ±30 % on this VM)."""
+    walls = sorted(timed(command, cwd) for _ in range(runs))
     return walls[len(walls) // 2]
 
 
@@ -82,15 +84,20 @@ def range_touching(repo: Path, files: int) -> tuple[str, list[str]]:
     raise SystemExit(f"{repo}: no range changes {files} files")
 
 
-def peers(files: list[str], cwd: Path, config: Path) -> tuple[float, float]:
-    """detect-secrets and semgrep on ``files`` (batched to stay under the argument limit)."""
-    secrets = semgrep = 0.0
-    for i in range(0, len(files), 400):
-        batch = files[i:i + 400]
-        secrets += timed([str(BIN / "detect-secrets"), "scan", *batch], cwd)
-        semgrep += timed([str(BIN / "semgrep"), "scan", "--metrics=off", "--disable-version-check", "--quiet",
-                          "--config", str(config), "--json", *batch], cwd)
-    return secrets, semgrep
+def peers(files: list[str], cwd: Path, config: Path, runs: int = 1) -> tuple[float, float]:
+    """detect-secrets and semgrep on ``files`` (batched to stay under the argument limit); with ``runs`` > 1
+    each tool's median."""
+    secrets: list[float] = []
+    semgrep: list[float] = []
+    for _ in range(runs):
+        secrets.append(0.0)
+        semgrep.append(0.0)
+        for i in range(0, len(files), 400):
+            batch = files[i:i + 400]
+            secrets[-1] += timed([str(BIN / "detect-secrets"), "scan", *batch], cwd)
+            semgrep[-1] += timed([str(BIN / "semgrep"), "scan", "--metrics=off", "--disable-version-check",
+                                  "--quiet", "--config", str(config), "--json", *batch], cwd)
+    return sorted(secrets)[runs // 2], sorted(semgrep)[runs // 2]
 
 
 def annexa(*args: str) -> list[str]:
@@ -154,14 +161,15 @@ def main() -> int:
                      + "  (text to stdout, the default: rich draws it; median of 5)")
         for target in (50, 500):
             base, files = range_touching(args.diffusers, target)
-            ours = timed(annexa(str(args.diffusers), "--base", base))
-            secrets, semgrep = peers(files, args.diffusers, config)
+            runs = 3 if target == 50 else 1  # the small case is a few seconds: its medians of 3
+            ours = timed_median(annexa(str(args.diffusers), "--base", base), runs)
+            secrets, semgrep = peers(files, args.diffusers, config, runs)
             lines.append(row(f"PR {len(files)}", ours, {"detect-secrets": secrets, "semgrep": semgrep})
-                         + f"  (diffusers {base[:8]}..HEAD)")
+                         + f"  (diffusers {base[:8]}..HEAD{'; medians of 3' if runs > 1 else ''})")
             python = [f for f in files if f.endswith((".py", ".pyi"))]
-            native = timed([str(BIN / "semgrep"), "scan", "--experimental", "--metrics=off", "--disable-version-check",
-                            "--quiet", "--no-git-ignore", "--config", str(config), "--json", *python[:400]],
-                           args.diffusers)
+            native = timed_median([str(BIN / "semgrep"), "scan", "--experimental", "--metrics=off",
+                                   "--disable-version-check", "--quiet", "--no-git-ignore", "--config", str(config),
+                                   "--json", *python[:400]], runs, args.diffusers)
             lines.append(f"  semgrep alone as annexa runs it (native command line, --no-git-ignore), every rule on "
                          f"the range's {len(python)} Python files: {native:.2f} s (annexa's whole check: "
                          f"{ours / native:.2f}x it)")

@@ -11,12 +11,19 @@ from annexa.model import Status
 from annexa.scan import semgrep as semgrep_scan
 from annexa.scan.anchors import regex_anchors
 from annexa.scan.semgrep import _with_prefilter, run_semgrep, semgrep_rules
-from annexa.scan.semgrep_anchors import Prefilter, pattern_words, rule_anchors
+from annexa.scan.semgrep_anchors import NAME, Prefilter, name, pattern_words, rule_anchors
 from tests.content.common import CATALOG, SEMGREP_RULES, run_rules
 from tests.support import make_checkout
 
 
 def _terms(anchors: tuple[frozenset[str], ...] | None) -> list[list[str]] | None:
+    """Terms as sorted lists; a whole name is shown as itself, a word that may occur anywhere with a ``~``."""
+    if anchors is None:
+        return None
+    return [sorted(w.removeprefix(NAME) if w.startswith(NAME) else "~" + w for w in t) for t in anchors]
+
+
+def _plain(anchors: tuple[frozenset[str], ...] | None) -> list[list[str]] | None:
     return None if anchors is None else [sorted(t) for t in anchors]
 
 
@@ -25,8 +32,8 @@ def _sent() -> dict[str, dict]:
 
 
 def test_pattern_words_are_names_outside_strings_and_metavariables() -> None:
-    assert pattern_words("$FN(..., weights_only=False, ...)") == {"weights_only"}
-    assert pattern_words('yaml.load($X, Loader="yaml.FullLoader")') == {"yaml", "load", "Loader"}
+    assert pattern_words("$FN(..., weights_only=False, ...)") == {name("weights_only")}
+    assert pattern_words('yaml.load($X, Loader="yaml.FullLoader")') == {name("yaml"), name("load"), name("Loader")}
     assert pattern_words('{..., "trust_remote_code": True, ...}') == {"{"}
     assert pattern_words("not $X and $Y is None") == frozenset()
     assert pattern_words("f'{$X}' + rb\"k\"") == frozenset()
@@ -50,7 +57,7 @@ def test_pattern_words_are_names_outside_strings_and_metavariables() -> None:
     ("[unclosed", None),
 ])
 def test_regex_anchors(regex: str, terms: list[list[str]] | None) -> None:
-    assert _terms(regex_anchors(regex)) == terms
+    assert _plain(regex_anchors(regex)) == terms
 
 
 def test_rule_anchors_of_the_shipped_rules() -> None:
@@ -59,7 +66,7 @@ def test_rule_anchors_of_the_shipped_rules() -> None:
     assert _terms(rule_anchors(sent["torch-load-unsafe--weights-only-false"])) == [["load", "torch", "weights_only"]]
     # semgrep folds "trust_" "remote_code" into the key, so the key is no anchor; the dict's brace is
     assert _terms(rule_anchors(sent["remote-code-disabled--keyword-dictionary"])) == [
-        ["{"], ["dict", "trust_remote_code"]]
+        ["~{"], ["dict", "trust_remote_code"]]
     assert _terms(rule_anchors(sent["unsafe-deserialization--allow-pickle"])) == [["allow_pickle", "load", "numpy"]]
     assert all(rule_anchors(body) is not None for body in sent.values())
 
@@ -93,6 +100,23 @@ def test_prefilter_decides_on_bytes() -> None:
     assert not prefilter.could_match(b"def f(x):\n    return x\n")
     assert prefilter.could_match(b"\xff\xfet\x00o\x00")  # UTF-16: semgrep decides (and reports it)
     assert Prefilter([{"id": "c", "pattern": "$X(...)"}]).could_match(b"")
+
+
+def test_a_name_counts_only_as_a_name_of_its_own() -> None:
+    prefilter = Prefilter([{"id": "a", "pattern": "torch.load(...)"}])
+    assert not prefilter.could_match(b"import torch\ndownload(url)\ntorch.load_state_dict(s)\n")
+    assert not prefilter.could_match(b"import torch\n_load(p)\nload2(p)\n")
+    assert not prefilter.could_match(b"import torch\n\xc3\xa9load(p)\n")  # one identifier (any non-ASCII byte)
+    assert prefilter.could_match(b"load = 1\nimport torch\n")  # at the start of the file
+    assert prefilter.could_match(b"import torch\ntorch.\\\nload(p)")  # at the end, after a line continuation
+    assert prefilter.could_match(b"from torch import (save,\n    load as restore)\n")
+    assert prefilter.could_match(b"import torch\nx = [torch.load(p)for p in ps]\n")
+    # a regex's literal run is searched anywhere: the regex is applied to text taken from the file
+    regex = Prefilter([{"id": "r", "patterns": [{"pattern": "$F(...)"}, {"metavariable-regex": {
+        "metavariable": "$F", "regex": "load_state"}}]}])
+    assert _terms(regex.anchors["r"]) == [["~load_state"]]
+    assert regex.could_match(b"model.reload_state(x)\n")
+    assert not regex.could_match(b"model.load(x)\n")
 
 
 def _logging_semgrep(tmp_path: Path) -> tuple[str, Path]:
@@ -131,6 +155,10 @@ FOLDED = {
     "negated.py": 'kwargs = {"trust_remote_code": not False}\n',
     "alias.py": "from torch import load as restore\nstate = restore(path)\n",
     "module_alias.py": "import yaml as y\ndata = y.load(text, Loader=y.Loader)\n",
+    # names are anchors only as names of their own: these spell them apart from the call
+    "continued.py": "import torch\nstate = torch.\\\n    load(path)\n",
+    "grouped.py": "from torch import (save,\n    load as restore)\nstate = restore(path)\n",
+    "tight.py": "import torch\nstates = [torch.load(p)for p in paths]\n",
 }
 
 
@@ -157,7 +185,7 @@ def test_semgrep_matches_are_the_same_with_and_without_anchors(tmp_path: Path) -
     found = {(m.rule, m.variant, m.path) for ms in with_anchors.matches.values() for m in ms}
     assert {("remote-code-disabled", "keyword-dictionary", p) for p in ("implicit.py", "concat.py", "negated.py")
             } <= found
-    assert ("torch-load-unsafe", "", "alias.py") in found
+    assert {("torch-load-unsafe", "", p) for p in ("alias.py", "grouped.py", "tight.py")} <= found
     assert ("yaml-unsafe-load", "unsafe-loader", "module_alias.py") in found
 
 

@@ -8,10 +8,12 @@ rule's *anchor terms*. A file ruled out this way cannot hold a match, so it coun
 The anchors are derived, never written by hand, and only from what semgrep matches literally:
 
 - an identifier in a Python pattern (``torch.load``, ``weights_only=``) outside string literals and
-  metavariables: semgrep matches names through imports (``from torch import load as L``) and the name is then in
-  the import; Python keywords and ``True``/``False``/``None`` are never words (semgrep folds ``not False`` to
-  ``True``), and neither is the content of a string literal (semgrep folds ``"trust_" "remote_code"`` and
-  propagates ``k = "a" + "b"``);
+  metavariables, as a whole *name*: semgrep matches a name only where that name is written as a token of its
+  own, if only in an import (``from torch import load as L``), so ``load`` is not looked for inside
+  ``download`` (a name is delimited by characters that cannot continue a Python identifier; any non-ASCII byte
+  is taken to continue one). Python keywords and ``True``/``False``/``None`` are never words (semgrep folds
+  ``not False`` to ``True``), and neither is the content of a string literal (semgrep folds
+  ``"trust_" "remote_code"`` and propagates ``k = "a" + "b"``);
 - an opening ``{`` or ``[`` of a dict, set or list pattern (no other Python construct matches one);
 - a run of literal characters that every match of a ``metavariable-regex`` or ``pattern-regex`` must contain
   (the regex is applied to text taken from the file; a regex with case-insensitive flags, or one Python's
@@ -40,13 +42,26 @@ _TYPED_METAVAR = re.compile(r"\(\s*\$[A-Z_][A-Z0-9_]*\s*:")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _POSITIVE_LEAVES = ("pattern", "pattern-inside")
 
+NAME = "\0"
+"""Marks a word that must occur as a whole name (``NAME + "load"``); other words may occur anywhere. No other
+word can start with it: a file holding a NUL byte is never pre-filtered."""
+
+_CONTINUES = rb"[A-Za-z0-9_\x80-\xff]"
+"""A byte that may continue a Python identifier (every non-ASCII one, to stay sound)."""
+
+
+def name(word: str) -> str:
+    """The anchor word for ``word`` written as a name of its own."""
+    return NAME + word
+
 
 def pattern_words(pattern: str) -> frozenset[str]:
-    """The words every match of one Python semgrep pattern contains (empty: none known)."""
+    """The words every match of one Python semgrep pattern contains (empty: none known): its names (marked
+    with :data:`NAME`) and an opening brace or bracket."""
     if _TYPED_METAVAR.search(pattern):
         return frozenset()  # semgrep may match a type it infers, not a name written in the file
     code = _METAVAR.sub(" ", _STRING.sub(" ", pattern))
-    words = {w for w in _IDENT.findall(code) if w not in _NOT_WORDS}
+    words = {name(w) for w in _IDENT.findall(code) if w not in _NOT_WORDS}
     words |= {c for c in "{[" if c in code}
     return frozenset(words)
 
@@ -98,8 +113,11 @@ class Prefilter:
     def __init__(self, rules: Iterable[Mapping[str, Any]]) -> None:
         self.anchors = {str(rule["id"]): rule_anchors(rule) for rule in rules}
         words = sorted({w for a in self.anchors.values() if a for term in a for w in term}, key=len, reverse=True)
-        self.words = [w.encode() for w in words]
-        self._any_word = re.compile(b"|".join(re.escape(w) for w in self.words)) if self.words else None
+        # (word, its bytes, the test that it stands as a name of its own, or None for anywhere)
+        self._words = [(w, w.removeprefix(NAME).encode(), _whole(w.removeprefix(NAME)) if w.startswith(NAME)
+                        else None) for w in words]
+        self._any_word = re.compile(b"|".join(sorted({re.escape(raw) for _, raw, _ in self._words}, key=len,
+                                                      reverse=True))) if self._words else None
 
     def could_match(self, data: bytes) -> bool:
         """Whether some rule could match in a file with these bytes (always, for bytes with NULs)."""
@@ -113,5 +131,13 @@ class Prefilter:
             return None
         if self._any_word is None or not self._any_word.search(data):
             return frozenset(rule for rule, a in self.anchors.items() if a is None)
-        present = frozenset(w.decode() for w in self.words if w in data)
+        present = frozenset(w for w, raw, whole in self._words
+                            if raw in data and (whole is None or whole.search(data) is not None))
         return frozenset(rule for rule, a in self.anchors.items() if a is None or any(t <= present for t in a))
+
+
+def _whole(word: str) -> re.Pattern[bytes]:
+    """Finds ``word`` neither continued nor preceded by an identifier byte (the word first, so that ``re``
+    searches for its literal bytes; the look-behind then checks the byte before it)."""
+    raw = re.escape(word.encode())
+    return re.compile(raw + b"(?!" + _CONTINUES + b")(?<!" + _CONTINUES + raw + b")")
