@@ -116,8 +116,8 @@ class Prefilter:
         # (word, its bytes, the test that it stands as a name of its own, or None for anywhere)
         self._words = [(w, w.removeprefix(NAME).encode(), _whole(w.removeprefix(NAME)) if w.startswith(NAME)
                         else None) for w in words]
-        self._any_word = re.compile(b"|".join(sorted({re.escape(raw) for _, raw, _ in self._words}, key=len,
-                                                      reverse=True))) if self._words else None
+        raws = sorted({re.escape(raw) for _, raw, _ in self._words}, key=lambda raw: (-len(raw), raw))
+        self._any_word = re.compile(b"|".join(raws)) if raws else None
 
     def could_match(self, data: bytes) -> bool:
         """Whether some rule could match in a file with these bytes (always, for bytes with NULs)."""
