@@ -14,7 +14,9 @@ The PR 50 case (a few seconds) gives medians of 3 runs for annexa and for each p
 medians of 5, every other case one run. The semgrep floors are semgrep itself on one empty file with the same
 rules, once with the classic command line a user runs (the peer column) and once with the native one annexa runs
 (``semgrep scan --experimental``): no scan
-that runs semgrep can be faster than its floor.
+that runs semgrep can be faster than its floor. Each row also gives the largest share of CPU time the hypervisor
+took for other guests (``steal`` in /proc/stat) during its commands: this VM is throttled after sustained load,
+and a row with much steal is slower than the machine is.
 ``--profile`` prints the top 10 functions by own time and by cumulative time of the PR 50 case (cProfile, in a
 subprocess). ``ANNEXA_BENCH_SRC=/path/to/other/checkout/src`` measures another annexa tree (a "before" commit)
 with the same script.
@@ -43,11 +45,27 @@ ENV = {**os.environ, "PYTHONPATH": SRC} if SRC else None
 """annexa runs from this tree's install, or from ``ANNEXA_BENCH_SRC`` when set."""
 
 
+STOLEN: list[float] = []
+"""Per timed command, the share of this machine's CPU time the hypervisor took for other guests (steal)."""
+
+
+def _cpu_times() -> tuple[int, int]:
+    """(steal, total) clock ticks since boot from /proc/stat; (0, 0) where there is none."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
 def timed(command: Sequence[str], cwd: Path | None = None) -> float:
     """Wall seconds of one command (its output is discarded; a crash is an error)."""
+    steal, total = _cpu_times()
     start = time.perf_counter()
     done = subprocess.run(list(command), cwd=cwd, capture_output=True, check=False, env=ENV)
     wall = time.perf_counter() - start
+    steal_after, total_after = _cpu_times()
+    STOLEN.append((steal_after - steal) / max(1, total_after - total))
     if done.returncode not in (0, 1):
         raise SystemExit(f"{command[0]} failed ({done.returncode}): {done.stderr.decode()[-800:]}")
     return wall
@@ -127,6 +145,16 @@ def profile(repo: Path, base: str, tmp: Path) -> str:
     return text.getvalue()
 
 
+_MARK = [0]
+
+
+def _stolen() -> str:
+    """The largest steal share among the commands timed since the previous row."""
+    share = max(STOLEN[_MARK[0]:], default=0.0)
+    _MARK[0] = len(STOLEN)
+    return f"steal up to {share:.0%}"
+
+
 def row(name: str, ours: float, theirs: dict[str, float | None]) -> str:
     cells = [f"{name:14}", f"annexa {ours:7.2f} s"]
     for tool, wall in theirs.items():
@@ -134,6 +162,7 @@ def row(name: str, ours: float, theirs: dict[str, float | None]) -> str:
     known = [w for w in theirs.values() if w is not None]
     if known:
         cells.append(f"ratio {ours / sum(known):.2f}x")
+    cells.append(_stolen())
     return "  ".join(cells)
 
 
@@ -153,7 +182,7 @@ def main() -> int:
         for label, extra in (("classic", []), ("native --experimental", ["--experimental"])):
             floor = timed([str(BIN / "semgrep"), "scan", *extra, "--metrics=off", "--disable-version-check",
                            "--quiet", "--config", str(config), "--json", str(tmp / "empty.py")])
-            lines.append(f"semgrep floor, {label} (one empty file, annexa's rules): {floor:.2f} s")
+            lines.append(f"semgrep floor, {label} (one empty file, annexa's rules): {floor:.2f} s  [{_stolen()}]")
         empty = tmp / "empty"
         empty.mkdir()
         lines.append(row("empty dir", timed_median(annexa(str(empty))), {}) + "  (json to a file; median of 5)")

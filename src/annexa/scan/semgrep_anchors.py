@@ -46,8 +46,9 @@ NAME = "\0"
 """Marks a word that must occur as a whole name (``NAME + "load"``); other words may occur anywhere. No other
 word can start with it: a file holding a NUL byte is never pre-filtered."""
 
-_CONTINUES = rb"[A-Za-z0-9_\x80-\xff]"
-"""A byte that may continue a Python identifier (every non-ASCII one, to stay sound)."""
+_RUN = re.compile(rb"[A-Za-z0-9_\x80-\xff]+")
+"""A run of bytes that may make up a Python identifier (every non-ASCII byte may, to stay sound): a name stands
+as a name of its own where it is a whole run."""
 
 
 def name(word: str) -> str:
@@ -112,12 +113,11 @@ class Prefilter:
 
     def __init__(self, rules: Iterable[Mapping[str, Any]]) -> None:
         self.anchors = {str(rule["id"]): rule_anchors(rule) for rule in rules}
-        words = sorted({w for a in self.anchors.values() if a for term in a for w in term}, key=len, reverse=True)
-        # (word, its bytes, the test that it stands as a name of its own, or None for anywhere)
-        self._words = [(w, w.removeprefix(NAME).encode(), _whole(w.removeprefix(NAME)) if w.startswith(NAME)
-                        else None) for w in words]
-        raws = sorted({re.escape(raw) for _, raw, _ in self._words}, key=lambda raw: (-len(raw), raw))
-        self._any_word = re.compile(b"|".join(raws)) if raws else None
+        # each term as (is a name, bytes) pairs, names first: a name is looked up in the file's set of runs, which
+        # is built once, and a word that may occur anywhere is searched for only when the term's names are there
+        self._terms = {rule: None if a is None else [
+            sorted(((w.startswith(NAME), w.removeprefix(NAME).encode()) for w in term), reverse=True)
+            for term in a] for rule, a in self.anchors.items()}
 
     def could_match(self, data: bytes) -> bool:
         """Whether some rule could match in a file with these bytes (always, for bytes with NULs)."""
@@ -129,15 +129,19 @@ class Prefilter:
         NULs, which semgrep reads its own way)."""
         if b"\0" in data:
             return None
-        if self._any_word is None or not self._any_word.search(data):
-            return frozenset(rule for rule, a in self.anchors.items() if a is None)
-        present = frozenset(w for w, raw, whole in self._words
-                            if raw in data and (whole is None or whole.search(data) is not None))
-        return frozenset(rule for rule, a in self.anchors.items() if a is None or any(t <= present for t in a))
+        names: set[bytes] | None = None
+        found: dict[bytes, bool] = {}
 
+        def holds(is_name: bool, raw: bytes) -> bool:
+            nonlocal names
+            if is_name:
+                if names is None:
+                    names = set(_RUN.findall(data))
+                return raw in names
+            hit = found.get(raw)
+            if hit is None:
+                hit = found[raw] = raw in data
+            return hit
 
-def _whole(word: str) -> re.Pattern[bytes]:
-    """Finds ``word`` neither continued nor preceded by an identifier byte (the word first, so that ``re``
-    searches for its literal bytes; the look-behind then checks the byte before it)."""
-    raw = re.escape(word.encode())
-    return re.compile(raw + b"(?!" + _CONTINUES + b")(?<!" + _CONTINUES + raw + b")")
+        return frozenset(rule for rule, terms in self._terms.items()
+                         if terms is None or any(all(holds(*word) for word in term) for term in terms))
