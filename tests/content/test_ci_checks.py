@@ -181,3 +181,64 @@ def gitlab_job(conditions: str) -> str:
 def test_gitlab_jobs_that_skip_merge_requests_do_not_count(tmp_path: Path, conditions: str, expected: str) -> None:
     [result] = run_rule(RULE, make_checkout(tmp_path, {".gitlab-ci.yml": gitlab_job(conditions)}))
     assert result.status.value == expected
+
+
+CALLER_WF = """on: pull_request
+jobs:
+  security:
+    uses: ./.github/workflows/security.yml
+"""
+
+REUSABLE_WF = """on:
+  workflow_call:
+jobs:
+  secrets:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: gitleaks/gitleaks-action@ff98106e4c7b2bc287b24eaf42907196329070c7
+  sast:
+    uses: ./.github/workflows/sast.yml
+"""
+
+SAST_WF = """on: [workflow_call]
+jobs:
+  codeql:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: ./.github/workflows/security.yml
+      - uses: github/codeql-action/analyze@4e828ff8d448a8a6e532957b1811f387a63867e8
+"""
+
+
+def test_reusable_workflows_called_on_pull_requests_count(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path, {".github/workflows/pr.yml": CALLER_WF,
+                                        ".github/workflows/security.yml": REUSABLE_WF,
+                                        ".github/workflows/sast.yml": SAST_WF})
+    [result] = run_rule(RULE, checkout)
+    assert (*outcome(result), result.evidence["tools"]) == (
+        "pass", ".github/workflows/security.yml", 7, {"secrets": ["gitleaks"], "sast": ["codeql"]})
+
+
+def test_a_reusable_workflow_nobody_calls_on_pull_requests_does_not_count(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path, {".github/workflows/pr.yml": CALLER_WF.replace("pull_request", "push"),
+                                        ".github/workflows/security.yml": REUSABLE_WF,
+                                        ".github/workflows/sast.yml": SAST_WF})
+    [result] = run_rule(RULE, checkout)
+    assert outcome(result) == ("fail", ".github/workflows/pr.yml", None)
+
+
+def test_failure_names_scanners_that_run_only_on_other_events(tmp_path: Path) -> None:
+    trufflehog = "on:\n  push:\njobs:\n  t:\n    steps:\n      - uses: trufflesecurity/trufflehog@27b0417c\n"
+    codeql = ("on:\n  workflow_dispatch:\njobs:\n  a:\n    steps:\n"
+              "      - uses: github/codeql-action/analyze@4e828ff8d448a8a6e532957b1811f387a63867e8\n")
+    checkout = make_checkout(tmp_path, {".github/workflows/codeql.yml": codeql,
+                                        ".github/workflows/leaks.yml": trufflehog,
+                                        ".github/workflows/tests.yml": SECRETS_ONLY_WF.replace("trufflehog", "pytest")})
+    [result] = run_rule(RULE, checkout)
+    assert outcome(result) == ("fail", ".github/workflows/codeql.yml", None)
+    assert result.message == ("github CI does not run annexa or a secret scan and a SAST scan on pull requests; "
+                              "codeql runs in .github/workflows/codeql.yml only on workflow_dispatch; "
+                              "trufflehog runs in .github/workflows/leaks.yml only on push")
+    assert result.evidence["not_on_pull_requests"] == [
+        {"tool": "codeql", "file": ".github/workflows/codeql.yml", "on": "workflow_dispatch"},
+        {"tool": "trufflehog", "file": ".github/workflows/leaks.yml", "on": "push"}]

@@ -512,32 +512,58 @@ def check_security_checks_in_ci(ctx: RuleContext) -> Iterable[Result]:
             yield _ci_platform(checkout, platform, files, patterns)
 
 
+def _local_workflow(ref: str) -> str | None:
+    """The path of a reusable workflow in this repository (``uses: ./.github/workflows/x.yml``), else None."""
+    ref = ref.strip()
+    if not ref.startswith("./"):
+        return None
+    path = ref[2:].split("@", 1)[0]
+    return path if path.startswith(".github/workflows/") else None
+
+
+def _github_reached(docs: Mapping[str, list[Mapping[Any, Any]]]) -> list[tuple[str, Mapping[Any, Any]]]:
+    """The workflows that run on pull requests, then the reusable workflows of this repository that they call
+    (``jobs.<id>.uses: ./.github/workflows/x.yml``, followed through further calls, each file once)."""
+    reached = [(path, doc) for path, file_docs in docs.items() for doc in file_docs
+               if _github_triggers(doc) & set(_PR_TRIGGERS)]
+    seen = {path for path, _ in reached}
+    i = 0
+    while i < len(reached):
+        for kind, ref in _github_texts(reached[i][1]):
+            called = _local_workflow(ref) if kind == "uses" else None
+            if called is not None and called not in seen and called in docs:
+                seen.add(called)
+                reached.extend((called, doc) for doc in docs[called])
+        i += 1
+    return reached
+
+
 def _ci_platform(checkout: Any, platform: str, files: list[str], patterns: Mapping[str, Sequence[str]]) -> Result:
     found: dict[str, list[str]] = {}
     where: dict[str, Location] = {}
     errors: list[str] = []
+    docs: dict[str, list[Mapping[Any, Any]]] = {}
+    sources: dict[str, str] = {}
     for path in files:
         try:
             text = checkout.read_text(path)
             # composed once within the size, depth and alias limits (libyaml), then constructed from the nodes
-            docs = [d for d in map(_ci_construct, compose_all_limited(text)) if isinstance(d, Mapping)]
+            docs[path] = [d for d in map(_ci_construct, compose_all_limited(text)) if isinstance(d, Mapping)]
+            sources[path] = text
         except UnreadableFile as exc:
             errors.append(f"{path}: {exc.reason}")
-            continue
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             errors.append(f"{path}:{mark.line + 1 if mark else '?'}: not valid YAML")
-            continue
-        for doc in docs:
-            if platform == "github":
-                if not _github_triggers(doc) & set(_PR_TRIGGERS):
-                    continue
-                texts = list(_github_texts(doc))
-            else:
-                texts = list(_gitlab_texts(doc))
-            for kind, tools in _tools_in(texts, patterns).items():
-                found.setdefault(kind, []).extend(t for t, _ in tools if t not in found.get(kind, []))
-                where.setdefault(kind, Location(path, _line_of(text, tools[0][1])))
+    if platform == "github":
+        reached = _github_reached(docs)
+        texts_of = [(path, list(_github_texts(doc))) for path, doc in reached]
+    else:
+        texts_of = [(path, list(_gitlab_texts(doc))) for path, file_docs in docs.items() for doc in file_docs]
+    for path, texts in texts_of:
+        for kind, tools in _tools_in(texts, patterns).items():
+            found.setdefault(kind, []).extend(t for t, _ in tools if t not in found.get(kind, []))
+            where.setdefault(kind, Location(path, _line_of(sources[path], tools[0][1])))
     what = "pull requests" if platform == "github" else "merge requests"
     evidence: dict[str, Any] = {"platform": platform, "files": files, "tools": found}
     if "annexa" in found:
@@ -550,8 +576,28 @@ def _ci_platform(checkout: Any, platform: str, files: list[str], patterns: Mappi
     if errors:
         return unknown(f"{platform} CI configuration could not be fully read: {'; '.join(errors)}",
                        "valid CI YAML", Location(main), **evidence, errors=errors)
-    return failed(f"{platform} CI does not run annexa or a {' and a '.join(missing)} on {what}", Location(main),
-                  key=f"{platform}:missing:{','.join(missing)}", **evidence, missing=missing)
+    elsewhere = _off_pr_tools(docs, {p for p, _ in texts_of}, patterns, found) if platform == "github" else []
+    note = "".join(f"; {tool} runs in {path} only on {on}" for tool, path, on in elsewhere[:3])
+    if elsewhere:
+        evidence["not_on_pull_requests"] = [{"tool": t, "file": p, "on": on} for t, p, on in elsewhere]
+    return failed(f"{platform} CI does not run annexa or a {' and a '.join(missing)} on {what}{note}",
+                  Location(main), key=f"{platform}:missing:{','.join(missing)}", **evidence, missing=missing)
+
+
+def _off_pr_tools(docs: Mapping[str, list[Mapping[Any, Any]]], reached: set[str],
+                  patterns: Mapping[str, Sequence[str]], found: Mapping[str, list[str]]) -> list[tuple[str, str, str]]:
+    """(tool, workflow, its triggers) for each scanner of a missing kind that a workflow runs on other events
+    than pull requests (``push``, ``schedule``, ``workflow_dispatch``): what an engineer would move or extend."""
+    out: list[tuple[str, str, str]] = []
+    for path, file_docs in docs.items():
+        if path in reached:
+            continue
+        for doc in file_docs:
+            on = ", ".join(sorted(_github_triggers(doc))) or "no event"
+            for kind, tools in _tools_in(list(_github_texts(doc)), patterns).items():
+                if kind not in found:
+                    out.extend((tool, path, on) for tool, _ in tools if all(tool != t for t, _, _ in out))
+    return out
 
 
 _SEMGREP_RULES = ("torch-load-unsafe", "unsafe-deserialization", "yaml-unsafe-load", "tls-verification-disabled",
