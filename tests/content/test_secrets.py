@@ -80,6 +80,8 @@ LOOKALIKES = {
     "uuid": 'RUN_ID = "123e4567-e89b-12d3-a456-426614174000"\n',
     "env_lookup": 'token = os.environ["HF_TOKEN"]\n',
     "placeholder": 'HF_TOKEN = "${HF_TOKEN}"\n',
+    "url_password_word": 'engine = create_async_engine("postgresql+asyncpg://user:pass@localhost/db")\n',
+    "url_password_secret": 'url="postgresql+asyncpg://app:secret@db.example.com/agents",\n',
     "data_uri": '<img src="data:image/png;base64,' + base64.b64encode(bytes(range(7, 250))).decode() + '">\n',
 }
 
@@ -89,6 +91,13 @@ def test_lookalikes_pass(tmp_path: Path, name: str) -> None:
     results = run_rule(RULE, make_checkout(tmp_path, {"src/ids.py": LOOKALIKES[name]}))
     assert [outcome(r) for r in results] == [("pass", None, None)]
     assert results[0].evidence["files"] == 1
+
+
+def test_a_real_password_in_a_url_still_fails(tmp_path: Path) -> None:
+    password = "Qm7vT2xL9pR4"
+    results = run_rule(RULE, make_checkout(tmp_path, {"deploy/db.py": f'URL = "postgresql://svc:{password}@db.internal/prod"\n'}))
+    assert fails(results) == [("deploy/db.py", 1, "Basic Auth Credentials")]
+    assert results[0].evidence["hash"] == f"sha256:{short(password)}"
 
 
 @pytest.mark.parametrize(

@@ -155,7 +155,20 @@ ERROR_NAMES = """func TestStatusError(t *testing.T) {
 }
 """
 
+DOCS_SESSIONS = """## Storing conversations in a database
+
+```python
+from sqlalchemy.ext.asyncio import create_async_engine
+
+engine = create_async_engine("postgresql+asyncpg://user:pass@localhost/chat")
+store = SqlStore.from_url("conv-42", url="mysql+aiomysql://app:secret@db.example.com/chat", create=True)
+```
+
+Any async URL works, e.g. ``"mongodb+srv://admin:password@cluster0.example.net"``.
+"""
+
 FALSE_POSITIVES = {
+    "database urls with placeholder passwords in docs": ("docs/sessions/database.md", DOCS_SESSIONS),
     "npm integrity hashes": ("app/ui/package-lock.json", PACKAGE_LOCK),
     "model card ids": ("README.md", MODEL_CARD),
     "model and dataset ids in code": ("examples/finetune.py", FINETUNE),

@@ -439,8 +439,10 @@ def _annexa_names() -> set[str]:
 
 
 def _whole(plugin: Any, line: str, reported: str) -> str:
-    """The full token when a detect-secrets pattern only captures its prefix (``ghp``, ``glpat``)."""
-    if len(reported) >= MIN_SECRET:
+    """The full token when a detect-secrets pattern only captures its prefix (``ghp``, ``glpat``). A URL's
+    password is the credential itself: judged alone (``user:pass@localhost`` in docs is a placeholder), never
+    widened to ``://user:pass@``."""
+    if len(reported) >= MIN_SECRET or getattr(plugin, "secret_type", "") == "Basic Auth Credentials":
         return reported
     for regex in getattr(plugin, "denylist", ()):
         for match in regex.finditer(line):
