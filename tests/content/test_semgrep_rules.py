@@ -88,6 +88,9 @@ from langchain_experimental.agents import create_pandas_dataframe_agent
 store = FAISS.load_local("index", embeddings, allow_dangerous_deserialization=True)
 tools = [PythonREPLTool(), ShellTool()]
 agent = create_pandas_dataframe_agent(llm, df, allow_dangerous_code=True)
+import langchain_community.tools as lct
+from langchain_experimental.tools import PythonAstREPLTool as Ast
+more = [lct.ShellTool(), Ast()]
 """,
     "remote-code-disabled": """\
 from transformers import AutoModel, AutoModelForCausalLM, pipeline
@@ -116,7 +119,7 @@ EXPECTED: dict[str, list[int]] = {
     "yaml-unsafe-load": [3, 4, 5, 6, 7],
     "tls-verification-disabled": [5, 7, 8, 9, 11, 12],
     "llm-output-executed": [8, 10, 11],
-    "langchain-dangerous-option": [6, 7, 7, 8],
+    "langchain-dangerous-option": [6, 7, 7, 8, 11, 11],
     "remote-code-disabled": [4, 5, 6],
     "model-revision-pinned": [4, 5, 6, 7],
 }
@@ -183,6 +186,11 @@ from langchain_community.vectorstores import FAISS
 
 store = FAISS.from_documents(docs, embeddings)
 loaded = FAISS.load_local("index", embeddings, allow_dangerous_deserialization=False)
+import agents
+from agents import Agent, ShellTool
+
+# another framework's tool of the same name, in a file that imports LangChain
+agent = Agent(tools=[ShellTool(executor=run_in_sandbox), agents.ShellTool(environment=hosted)])
 """,
     "remote-code-disabled": """\
 from transformers import AutoModel, pipeline
