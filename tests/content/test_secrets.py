@@ -93,6 +93,21 @@ def test_lookalikes_pass(tmp_path: Path, name: str) -> None:
     assert results[0].evidence["files"] == 1
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ('KEY = "-----BEGIN PRIVATE KEY-----\\nfixture\\n-----END PRIVATE KEY-----"\n', []),
+    ("-----BEGIN RSA PRIVATE KEY-----\n...\n-----END RSA PRIVATE KEY-----\n", []),
+    ('key: "-----BEGIN EC PRIVATE KEY-----<your key here>-----END EC PRIVATE KEY-----"\n', []),
+    ("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,3F2C9E1D4B5A6978\n\n"
+     "MIIEowIBAAKCAQEA0Z3VS5JJcds3xfn\n-----END RSA PRIVATE KEY-----\n", [("deploy/key.py", 1, "Private Key")]),
+    ('SA = {"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\\n'
+     '-----END PRIVATE KEY-----"}\n',
+     [("deploy/key.py", 1, "Private Key")]),
+], ids=["placeholder-word", "ellipsis", "angle-placeholder", "encrypted-pem", "json-escaped"])
+def test_a_private_key_header_counts_only_with_key_material(tmp_path: Path, text: str,
+                                                             expected: list[tuple[str, int, str]]) -> None:
+    assert fails(run_rule(RULE, make_checkout(tmp_path, {"deploy/key.py": text}))) == expected
+
+
 def test_a_real_password_in_a_url_still_fails(tmp_path: Path) -> None:
     password = "Qm7vT2xL9pR4"
     results = run_rule(RULE, make_checkout(tmp_path, {"deploy/db.py": f'URL = "postgresql://svc:{password}@db.internal/prod"\n'}))

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import zlib
 from bisect import bisect_right
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import astuple, dataclass, field, replace
 from itertools import accumulate
@@ -244,6 +244,9 @@ class SecretScanner:
         whether the baseline lists it. An allow-pragma on an ``untrusted`` line (one the change adds) is not
         honoured; the hit is then marked ``pragma_ignored``."""
         for number, line, found, ignored in self.raw_hits(filename, lines, wanted, untrusted):
+            if (any(kind == "Private Key" for kind, _ in found)
+                    and not has_key_body(line, lines[number:number + PEM_BODY_LINES])):
+                found = {k: v for k, v in found.items() if k[0] != "Private Key"}
             for hit, known in self._best(path, number, line, found):
                 yield (replace(hit, pragma_ignored=True) if ignored else hit), known
 
@@ -540,6 +543,29 @@ _RECORDED = re.compile(
 )
 """Recorded HTTP responses (VCR cassettes, HAR files, snapshots) and OpenAPI descriptions: their example and
 recorded values are data about an API, not credentials of this repository."""
+
+
+_PEM_HEADER = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----")
+_PEM_END = re.compile(r"-----END [A-Z0-9 ]*PRIVATE KEY")
+_KEY_RUN = re.compile(r"[A-Za-z0-9+/=]{20,}")
+PEM_BODY_LINES = 4
+"""How many lines after a private-key header may hold the first of its key material (an encrypted PEM's
+``Proc-Type`` and ``DEK-Info`` headers come first)."""
+
+
+def has_key_body(line: str, following: Sequence[str]) -> bool:
+    """Whether key material follows a PEM private-key header on ``line``: a run of at least 20 base64
+    characters with a digit, ``+`` or ``/`` in it, before the ``-----END`` line, on the header's line (a JSON or
+    code string with ``\\n`` escapes) or on the next lines. A header around a placeholder
+    (``-----BEGIN PRIVATE KEY-----\\nfixture\\n-----END PRIVATE KEY-----``, ``...``, ``<your key>``) is not a
+    key. Other private-key formats (PuTTY, no PEM header) always count."""
+    header = _PEM_HEADER.search(line)
+    if header is None:
+        return True
+    text = "\n".join([line[header.end():], *following[:PEM_BODY_LINES]]).replace("\\n", "\n")
+    end = _PEM_END.search(text)
+    body = text[:end.start()] if end else text
+    return any(any(c.isdigit() or c in "+/" for c in run) for run in _KEY_RUN.findall(body))
 
 
 def data_file(path: str) -> bool:
