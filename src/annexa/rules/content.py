@@ -28,6 +28,7 @@ from annexa.rules.base import (
     unknown,
     unreadable,
 )
+from annexa.rules.torch_default import split_default_safe
 from annexa.scan import Skipped
 from annexa.yamlio import compose_all_limited
 
@@ -141,6 +142,16 @@ def check_semgrep_rule(ctx: RuleContext) -> Iterable[Result]:
         return
     yield from coverage_gaps(run.skipped, "Python files semgrep can read and parse")
     matches = [m for m in run.matches.get(ctx.rule.id, []) if _introduced(ctx, m)]
+    matches, relied = split_default_safe(ctx, matches)
+    if relied:
+        manifests = sorted({r["manifest"] for r in relied})
+        yield passed(f"{len(relied)} torch.load call{'s' if len(relied) != 1 else ''} without weights_only "
+                     f"{'rely' if len(relied) != 1 else 'relies'} on "
+                     f"torch's default (weights_only=True from torch {ctx.params.get('weights_only_default_from')}): "
+                     f"{', '.join(manifests)} require{'s' if len(manifests) == 1 else ''} "
+                     f"{'; '.join(sorted({r['requirement'] for r in relied}))}",
+                     Location(manifests[0]), default_weights_only=relied[:MAX_LISTED], calls=len(relied),
+                     engine="semgrep", semgrep_version=run.version)
     variants = _variants(ctx.rule.semgrep)
     for m in matches:
         where = Location(m.path, m.line, m.end_line)
@@ -152,7 +163,7 @@ def check_semgrep_rule(ctx: RuleContext) -> Iterable[Result]:
             yield Result(Status.UNKNOWN, m.message, where, {"needs": needs, **evidence}, m.key)
         else:
             yield failed(m.message, where, key=m.key, **evidence)
-    if not matches:
+    if not matches and not relied:
         yield passed(f"No match in {len(run.targets):,} Python files ({_mode(ctx)})", files=len(run.targets),
                      engine="semgrep", semgrep_version=run.version, scope=_mode(ctx),
                      without_rule_words=run.ruled_out, **_skips(run.skipped))
