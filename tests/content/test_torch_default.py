@@ -35,6 +35,9 @@ def results(tmp_path: Path, files: dict[str, str], **params: object) -> list[tup
     return sorted(outcome(r) for r in found)
 
 
+DYNAMIC = ('[project]\nname = "acme"\ndynamic = ["version", "dependencies"]\n\n'
+           '[tool.setuptools.dynamic]\ndependencies = {file = ["requirements/base.txt"]}\n')
+
 LEGACY = ("fail", "src/acme/ckpt.py", 6)
 DEFAULT_CALL = ("fail", "src/acme/ckpt.py", 5)
 
@@ -59,9 +62,12 @@ DEFAULT_CALL = ("fail", "src/acme/ckpt.py", 5)
      [DEFAULT_CALL, LEGACY]),
     ({"pyproject.toml": pyproject("torch>=2.6"), "src/pyproject.toml": pyproject("torch")}, [DEFAULT_CALL, LEGACY]),
     ({"pyproject.toml": "[project\nname = broken\n"}, [DEFAULT_CALL, LEGACY]),
+    ({"pyproject.toml": DYNAMIC, "requirements/base.txt": "# runtime\n-r extra.txt\nnumpy\ntorch>=2.6.0  # cuda\n"},
+     [LEGACY, ("pass", "pyproject.toml", None)]),
+    ({"pyproject.toml": DYNAMIC}, [DEFAULT_CALL, LEGACY]),
 ], ids=["pep621-2.6", "compatible-2.7", "floor-2.1", "no-bound", "torch-not-named", "no-manifest",
         "a-marker-allows-older", "setup-py", "setup-cfg", "poetry-caret", "poetry-older", "nearest-sub-package",
-        "unreadable-toml"])
+        "unreadable-toml", "setuptools-dynamic-file", "setuptools-dynamic-file-missing"])
 def test_the_default_counts_only_where_the_package_requires_torch_2_6(
     tmp_path: Path, files: dict[str, str], expected: list[tuple[str, str | None, int | None]]
 ) -> None:

@@ -10,6 +10,7 @@ cannot be read, there is no floor.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import tomllib
 from collections.abc import Iterable
@@ -24,6 +25,9 @@ from annexa.errors import UnreadableFile
 
 MANIFESTS = ("pyproject.toml", "setup.cfg", "setup.py")
 """Files that declare a package, in the order they are consulted within one folder."""
+
+DYNAMIC = "\0file:"
+"""Marks a requirements file that ``[tool.setuptools.dynamic]`` names as the package's dependencies."""
 
 _LOWER_OPERATORS = (">=", "~=", "==", "===", ">")
 _SETUP_STRING = re.compile(r"""["']([A-Za-z0-9][A-Za-z0-9._-]*\s*(?:\[[^\]]*\])?\s*[<>=!~][^"'\n]*)["']""")
@@ -104,6 +108,13 @@ def _declares(name: str, text: str, package: str) -> tuple[bool, list[str]]:
             return False, []  # a tool-only pyproject.toml (ruff, black) declares no package
         deps = project.get("dependencies") if isinstance(project, dict) else None
         reqs = [r for r in deps or [] if isinstance(r, str)]
+        setuptools = tool.get("setuptools") if isinstance(tool, dict) else None
+        dynamic = (setuptools or {}).get("dynamic") if isinstance(setuptools, dict) else None
+        listed = (dynamic or {}).get("dependencies") if isinstance(dynamic, dict) else None
+        files = listed.get("file") if isinstance(listed, dict) else None
+        if isinstance(project, dict) and "dependencies" in (project.get("dynamic") or ()) and files:
+            # setuptools reads the dependencies from requirements files: marked here, read by the caller
+            reqs += [f"{DYNAMIC}{f}" for f in ([files] if isinstance(files, str) else files) if isinstance(f, str)]
         if isinstance(poetry, dict):
             reqs += _poetry_requirements(poetry.get("dependencies"), package)
         return True, reqs
@@ -144,6 +155,21 @@ class ManifestFloors:
             self._by_folder[f] = found
         return found
 
+    def _expand(self, folder: str, item: str) -> list[str]:
+        """A requirement, or the lines of a requirements file named by ``[tool.setuptools.dynamic]`` (options,
+        includes and comments skipped; an unreadable file gives an unbounded mention, so no floor)."""
+        if not item.startswith(DYNAMIC):
+            return [item]
+        path = posixpath.normpath(posixpath.join(folder, item[len(DYNAMIC):]))
+        try:
+            text = self._checkout.read_text(path) if path in self._files else None
+        except UnreadableFile:
+            text = None
+        if text is None:
+            return [self._package]
+        lines = (line.split(" #", 1)[0].strip() for line in text.splitlines())
+        return [line for line in lines if line and not line.startswith(("#", "-"))]
+
     def _folder(self, folder: str) -> tuple[bool, Floor | None]:
         """(whether a manifest here declares a package, its floor)."""
         for name in MANIFESTS:
@@ -157,6 +183,7 @@ class ManifestFloors:
             declares, reqs = _declares(name, text, self._package)
             if not declares:
                 continue
+            reqs = [r for item in reqs for r in self._expand(folder, item)]
             named, version, texts = _floor_of(reqs, self._package)
             if not named and name == "pyproject.toml" and not reqs:
                 continue  # dependencies declared elsewhere (dynamic, setup.py beside it)
