@@ -28,7 +28,7 @@ from annexa.rules.base import (
     unknown,
     unreadable,
 )
-from annexa.rules.torch_default import split_default_safe
+from annexa.rules.torch_default import relief, split_default_safe
 from annexa.scan import Skipped
 from annexa.yamlio import compose_all_limited
 
@@ -144,14 +144,7 @@ def check_semgrep_rule(ctx: RuleContext) -> Iterable[Result]:
     matches = [m for m in run.matches.get(ctx.rule.id, []) if _introduced(ctx, m)]
     matches, relied = split_default_safe(ctx, matches)
     if relied:
-        manifests = sorted({r["manifest"] for r in relied})
-        yield passed(f"{len(relied)} torch.load call{'s' if len(relied) != 1 else ''} without weights_only "
-                     f"{'rely' if len(relied) != 1 else 'relies'} on "
-                     f"torch's default (weights_only=True from torch {ctx.params.get('weights_only_default_from')}): "
-                     f"{', '.join(manifests)} require{'s' if len(manifests) == 1 else ''} "
-                     f"{'; '.join(sorted({r['requirement'] for r in relied}))}",
-                     Location(manifests[0]), default_weights_only=relied[:MAX_LISTED], calls=len(relied),
-                     engine="semgrep", semgrep_version=run.version)
+        yield relief(ctx, relied, engine="semgrep", semgrep_version=run.version)
     variants = _variants(ctx.rule.semgrep)
     for m in matches:
         where = Location(m.path, m.line, m.end_line)

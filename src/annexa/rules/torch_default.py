@@ -15,12 +15,15 @@ from typing import TYPE_CHECKING, Any
 from packaging.version import InvalidVersion, Version
 
 from annexa.errors import UnreadableFile
-from annexa.rules.base import RuleContext
+from annexa.model import Location, Result
+from annexa.rules.base import RuleContext, passed
 
 if TYPE_CHECKING:
     from annexa.scan.semgrep import Match
 
 RULE = "torch-load-unsafe"
+MAX_LISTED = 20
+"""Calls listed in the passing result's evidence (the count is always complete)."""
 FORCE_OFF = "TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD"
 """The environment variable that makes torch 2.6+ load with ``weights_only=False`` again."""
 
@@ -63,25 +66,31 @@ def split_default_safe(ctx: RuleContext, matches: Sequence[Match]) -> tuple[list
     """The matches that still fail, and the calls that rely on torch's default (each with the manifest and the
     requirement that make it safe)."""
     threshold = _threshold(ctx)
-    candidates = [m for m in matches if not m.variant]
-    if ctx.rule.id != RULE or threshold is None or not candidates or ctx.checkout is None:
+    checkout = ctx.checkout
+    if ctx.rule.id != RULE or threshold is None or checkout is None or all(m.variant for m in matches):
         return list(matches), []
     from annexa.collect.requirements import ManifestFloors
 
-    checkout = ctx.checkout
     floors = ctx.memo("torch-floors", lambda: ManifestFloors(checkout, "torch"))
     relied: list[dict[str, Any]] = []
     kept: list[Match] = []
-    forced: str | bool | None = False  # False: not looked for yet
     for m in matches:
         floor = floors.for_file(m.path) if not m.variant else None
-        if floor is None or floor.version is None or floor.version < threshold:
+        if (floor is None or floor.version is None or floor.version < threshold
+                or ctx.memo("torch-forced-off", lambda: _forced_off(checkout))):
             kept.append(m)
-            continue
-        if forced is False:
-            forced = ctx.memo("torch-forced-off", lambda: _forced_off(checkout))
-        if forced:
-            kept.append(m)
-            continue
-        relied.append({"path": m.path, "line": m.line, "manifest": floor.manifest, "requirement": floor.requirement})
+        else:
+            relied.append({"path": m.path, "line": m.line, "manifest": floor.manifest,
+                           "requirement": floor.requirement})
     return kept, relied
+
+
+def relief(ctx: RuleContext, relied: Sequence[dict[str, Any]], **evidence: Any) -> Result:
+    """The passing result that lists the calls relying on torch's default and the requirements that allow it."""
+    n = len(relied)
+    manifests = sorted({r["manifest"] for r in relied})
+    requirements = "; ".join(sorted({r["requirement"] for r in relied}))
+    return passed(f"{n} torch.load call{'s' if n != 1 else ''} without weights_only {'rely' if n != 1 else 'relies'} "
+                  f"on torch's default (weights_only=True from torch {_threshold(ctx)}): {', '.join(manifests)} "
+                  f"require{'s' if len(manifests) == 1 else ''} {requirements}",
+                  Location(manifests[0]), default_weights_only=list(relied[:MAX_LISTED]), calls=n, **evidence)
